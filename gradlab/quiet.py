@@ -50,10 +50,10 @@ class _QuietLoader(importlib.abc.Loader):
     def __init__(self, loader: importlib.abc.Loader) -> None:
         self._loader = loader
 
-    def create_module(self, spec):  # noqa: D102 - delegated
+    def create_module(self, spec):
         return self._loader.create_module(spec)
 
-    def exec_module(self, module) -> None:  # noqa: D102 - delegated
+    def exec_module(self, module) -> None:
         with silenced_fd2():
             self._loader.exec_module(module)
 
@@ -61,7 +61,7 @@ class _QuietLoader(importlib.abc.Loader):
 class _QuietFinder(importlib.abc.MetaPathFinder):
     """Finds ``tensorflow`` as usual, then swaps in :class:`_QuietLoader`."""
 
-    def find_spec(self, fullname, path, target=None):  # noqa: D102 - protocol
+    def find_spec(self, fullname, path, target=None):
         if fullname not in _QUIET_MODULES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

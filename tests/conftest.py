@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import gradlab  # noqa: E402,F401 - installs the quiet TensorFlow import first
+import gradlab  # noqa: F401 - installs the quiet TensorFlow import first

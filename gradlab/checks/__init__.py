@@ -1,0 +1,1 @@
+"""One module per lesson, ``lessonNN``, each declaring its ``EXERCISES``."""
