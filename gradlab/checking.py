@@ -190,8 +190,11 @@ def _raised(exercise, error, make, call, path) -> Verdict:
     if mistake:
         details.append(("mistake", f"{mistake.name}: {mistake.advice}"))
     details.append(("hint", exercise.hint_command))
-    status = FAIL if mistake else ERROR
-    return Verdict(exercise, status, "raised an exception", tuple(details))
+    if mistake:
+        return Verdict(
+            exercise, FAIL, f"raised an exception ({mistake.name})", (*details,), mistake
+        )
+    return Verdict(exercise, ERROR, "raised an exception", tuple(details))
 
 
 def _wrong(exercise, mismatch: Mismatch, got, expected, make, call) -> Verdict:
@@ -208,7 +211,7 @@ def _wrong(exercise, mismatch: Mismatch, got, expected, make, call) -> Verdict:
     summary = f"returned the wrong {mismatch.kind}" if wrong_kind else "returned a wrong answer"
     if mistake:
         summary = f"returned a wrong answer ({mistake.name})"
-    return Verdict(exercise, ERROR if wrong_kind else FAIL, summary, tuple(details))
+    return Verdict(exercise, ERROR if wrong_kind else FAIL, summary, tuple(details), mistake)
 
 
 def _at(value: Any, mismatch: Mismatch) -> str:

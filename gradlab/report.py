@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradlab.exercise import Exercise
+from gradlab.exercise import Exercise, Mistake
 
 PASS, FAIL, TODO, ERROR = "pass", "fail", "todo", "error"
 _MARK = {PASS: "✓", FAIL: "✗", TODO: "✗", ERROR: "✗"}
@@ -23,6 +23,7 @@ class Verdict:
     status: str
     summary: str
     details: tuple[tuple[str, str], ...] = field(default=())
+    mistake: Mistake | None = None
 
     @property
     def passed(self) -> bool:

@@ -1,7 +1,31 @@
-"""Shared pytest set-up: a quiet TensorFlow and a non-interactive matplotlib."""
+"""Shared pytest set-up: a quiet TensorFlow, a non-interactive matplotlib, and options.
+
+``--answers`` chooses what the exercise tests check: ``solutions`` (default,
+the reference solutions), ``lessons`` (your work in lessons/), or a path to a
+lesson file kept elsewhere (for one lesson, with ``--answers-lesson N``).
+"""
 
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import gradlab  # noqa: F401 - installs the quiet TensorFlow import first
+import gradlab  # noqa: E402,F401 - installs the quiet TensorFlow import first
+import pytest  # noqa: E402
+
+from tests.lesson_files import copy_course  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--answers", default="solutions", help="solutions | lessons | PATH to a lesson file"
+    )
+    parser.addoption("--answers-lesson", type=int, help="the lesson PATH belongs to")
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A private copy of the course (committed in git) that tests may edit freely."""
+    root = copy_course(tmp_path / "course")
+    monkeypatch.setenv("GRADLAB_HOME", str(root))
+    monkeypatch.chdir(root)
+    return root
