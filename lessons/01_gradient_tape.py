@@ -31,11 +31,12 @@
 # ```
 
 # %% tags=["setup"]
+import gradlab  # first: it keeps TensorFlow's start-up noise out of your output
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
-
-import gradlab  # first: it keeps TensorFlow's start-up noise out of your output
 
 keras.utils.set_random_seed(0)
 

@@ -78,14 +78,14 @@ def log_training(logdir: str | Path, steps: int = 3, batch: int = 8) -> dict[str
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(x_batch) - y_batch))
         grads = tape.gradient(loss, model.trainable_variables)
-        log_gradients(zip(grads, model.trainable_variables), step, writer=writer)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        log_gradients(zip(grads, model.trainable_variables, strict=True), step, writer=writer)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
 
     expected: dict[str, list] = {path: [] for path in VARIABLE_PATHS}
     for step in range(steps):
         rows = slice(step * batch, (step + 1) * batch)
         truth = numpy_gradients(model.get_weights(), x[rows], y[rows])
-        for path, gradient in zip(VARIABLE_PATHS, truth):
+        for path, gradient in zip(VARIABLE_PATHS, truth, strict=True):
             expected[path].append(gradient)
         train_step(x[rows], y[rows], tf.constant(step, tf.int64))
     writer.close()

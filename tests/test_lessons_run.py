@@ -40,6 +40,7 @@ def test_lesson_runs_as_a_script_without_noise(target, course):
 @pytest.mark.parametrize("target", LESSONS, ids=lambda t: f"lesson{t.number}")
 def test_lesson_executes_as_a_notebook_with_no_error_cell(target, course, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel shows figures inline
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # the lesson must quieten itself
     notebook = jupytext.read(course / "lessons" / target.path.name)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3",

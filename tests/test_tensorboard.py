@@ -78,7 +78,7 @@ def test_histogram_counts_sum_to_the_number_of_elements(training_log):
     for path, gradients in expected.items():
         snapshots = histograms[f"grad_hist/{path}"]
         assert [snapshot.step for snapshot in snapshots] == [0, 1, 2]
-        for snapshot, gradient in zip(snapshots, gradients):
+        for snapshot, gradient in zip(snapshots, gradients, strict=True):
             assert snapshot.counts.sum() == gradient.size
             assert len(snapshot.edges) == len(snapshot.counts) + 1
 
@@ -87,7 +87,9 @@ def test_histogram_edges_span_the_gradient_values(training_log):
     logdir, expected = training_log
     snapshot = read_histograms(logdir)["grad_hist/linear/hidden/kernel"][0]
     gradient = expected["linear/hidden/kernel"][0]
-    np.testing.assert_allclose(snapshot.edges[[0, -1]], [gradient.min(), gradient.max()], rtol=1e-5)
+    np.testing.assert_allclose(
+        snapshot.edges[[0, -1]], [gradient.min(), gradient.max()], rtol=1e-5
+    )
     assert np.all(np.diff(snapshot.edges) > 0)
 
 
@@ -132,10 +134,12 @@ def test_tags_ignore_the_callers_name_scope_eagerly_and_in_tf_function(tmp_path)
     @tf.function
     def log_in_graph(step):
         with tf.name_scope("train"):
-            log_gradients(zip(grads, model.trainable_variables), step, writer=writer)
+            log_gradients(zip(grads, model.trainable_variables, strict=True), step, writer=writer)
 
     with tf.name_scope("train"):
-        eager_tags = log_gradients(zip(grads, model.trainable_variables), 0, writer=writer)
+        eager_tags = log_gradients(
+            zip(grads, model.trainable_variables, strict=True), 0, writer=writer
+        )
     log_in_graph(tf.constant(1, tf.int64))
     writer.close()
     scalars = read_scalars(tmp_path)
@@ -151,10 +155,12 @@ def test_variables_sharing_a_path_get_numbered_unique_tags_with_a_warning(tmp_pa
         names = unique_variable_names([first, second, explicit, third])
     assert names == ["Variable", "Variable_2", "Variable_1", "Variable_3"]
     with pytest.warns(GradientLoggingWarning):
-        write_eagerly(tmp_path, [(tf.constant(float(i)), v) for i, v in enumerate([first, second])])
+        write_eagerly(
+            tmp_path, [(tf.constant(float(i)), v) for i, v in enumerate([first, second])]
+        )
     scalars = read_scalars(tmp_path)
     assert scalars["grad_norm/Variable"].values[0] == 0.0
-    assert scalars["grad_norm/Variable_2"].values[0] == 1.0
+    assert scalars["grad_norm/Variable_1"].values[0] == 1.0
 
 
 def test_log_gradients_returns_the_tags_it_wrote(tmp_path):
@@ -162,7 +168,10 @@ def test_log_gradients_returns_the_tags_it_wrote(tmp_path):
     tags = write_eagerly(tmp_path, [(tf.constant([3.0, 4.0]), variable)])
     assert tags == ["grad_norm/w", "grad_hist/w", GLOBAL_NORM_TAG]
     only_norms = write_eagerly(
-        tmp_path / "norms", [(tf.constant([3.0, 4.0]), variable)], histograms=False, global_norm=False
+        tmp_path / "norms",
+        [(tf.constant([3.0, 4.0]), variable)],
+        histograms=False,
+        global_norm=False,
     )
     assert only_norms == ["grad_norm/w"]
 
@@ -182,7 +191,7 @@ def test_logging_in_tf_function_with_tensor_step_traces_once(tmp_path):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(x) - y))
         grads = tape.gradient(loss, model.trainable_variables)
-        log_gradients(zip(grads, model.trainable_variables), step, writer=writer)
+        log_gradients(zip(grads, model.trainable_variables, strict=True), step, writer=writer)
 
     for step in range(5):
         step_fn(tf.constant(step, tf.int64))
@@ -319,7 +328,9 @@ def fit(model, logdir, epochs=1, batch=8, count=32, **callback_options):
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss=keras.losses.MeanSquaredError())
     callback = GradientTensorBoard(logdir, **callback_options)
-    model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[callback])
+    model.fit(
+        x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0, callbacks=[callback]
+    )
     return x, y
 
 
@@ -330,7 +341,7 @@ def test_fit_logs_the_true_gradients_of_the_first_step(tmp_path):
     truth = numpy_gradients(initial_weights, x[:8], y[:8])
     scalars = read_scalars(tmp_path, run="gradients")
     histograms = read_histograms(tmp_path, run="gradients")
-    for path, gradient in zip(VARIABLE_PATHS, truth):
+    for path, gradient in zip(VARIABLE_PATHS, truth, strict=True):
         steps, values = scalars[f"grad_norm/{path}"]
         np.testing.assert_array_equal(steps, [1, 2, 3, 4])
         np.testing.assert_allclose(values[0], np.sqrt(np.sum(gradient**2)), rtol=1e-5)
@@ -344,21 +355,70 @@ def test_fit_logs_every_nth_step_starting_with_the_first(tmp_path):
     assert read_histograms(tmp_path) == {}
 
 
-def test_fit_logs_unscaled_gradients_when_the_loss_is_scaled(tmp_path):
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: keras.optimizers.SGD(0.05, loss_scale_factor=64.0),
+        lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.05)),
+    ],
+    ids=["loss_scale_factor", "LossScaleOptimizer"],
+)
+def test_fit_logs_unscaled_gradients_when_the_loss_is_scaled(tmp_path, make_optimizer):
     model = make_model()
-    truth = numpy_gradients(model.get_weights(), *(a[:8] for a in make_data(32, seed=1)))
-    x, y = make_data(32, seed=1)
-    model.compile(optimizer=keras.optimizers.SGD(0.05, loss_scale_factor=64.0), loss="mse")
-    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0,
-              callbacks=[GradientTensorBoard(tmp_path)])  # fmt: skip
+    initial_weights = model.get_weights()
+    model.compile(optimizer=make_optimizer(), loss=keras.losses.MeanSquaredError())
+    x, y = fit(model, tmp_path)
+    truth = numpy_gradients(initial_weights, x[:8], y[:8])
     _, values = read_scalars(tmp_path, run="gradients")["grad_norm/linear/output/kernel"]
     np.testing.assert_allclose(values[0], np.sqrt(np.sum(truth[2] ** 2)), rtol=1e-5)
+
+
+class HandWrittenTrainStep(keras.Sequential):
+    """A model whose ``train_step`` is the one in Keras's "customizing fit" guide."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        return {"loss": loss}
+
+
+class NoOptimizerTrainStep(keras.Sequential):
+    """A model whose ``train_step`` updates its variables without the optimizer."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+        for variable, gradient in zip(
+            self.trainable_variables, tape.gradient(loss, self.trainable_variables), strict=True
+        ):
+            variable.assign_sub(0.05 * gradient)
+        return {"loss": loss}
+
+
+def test_fit_logs_a_custom_train_step_that_calls_optimizer_apply(tmp_path):
+    model = HandWrittenTrainStep(make_model().layers, name="linear")
+    initial_weights = model.get_weights()
+    x, y = fit(model, tmp_path)
+    truth = numpy_gradients(initial_weights, x[:8], y[:8])
+    steps, values = read_scalars(tmp_path, run="gradients")["grad_norm/linear/hidden/kernel"]
+    np.testing.assert_array_equal(steps, [1, 2, 3, 4])
+    np.testing.assert_allclose(values[0], np.sqrt(np.sum(truth[0] ** 2)), rtol=1e-5)
+
+
+def test_fit_warns_when_the_train_step_bypasses_the_optimizer(tmp_path):
+    model = NoOptimizerTrainStep(make_model().layers, name="linear")
+    with pytest.warns(GradientLoggingWarning, match="did not pass gradients"):
+        fit(model, tmp_path)
 
 
 def test_fit_restores_the_optimizer_and_later_fits_log_nothing(tmp_path):
     model = make_model()
     fit(model, tmp_path)
-    assert "apply_gradients" not in vars(model.optimizer)
+    assert "apply" not in vars(model.optimizer)
     x, y = make_data(16, seed=2)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     steps, _ = read_scalars(tmp_path, run="gradients")[GLOBAL_NORM_TAG]
