@@ -9,10 +9,10 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import gradlab  # noqa: E402,F401 - installs the quiet TensorFlow import first
-import pytest  # noqa: E402
+import pytest
 
-from tests.lesson_files import copy_course  # noqa: E402
+import gradlab  # noqa: F401 - installs the quiet TensorFlow import first
+from tests.lesson_files import copy_course
 
 
 def pytest_addoption(parser):

@@ -40,11 +40,23 @@ def test_list_counts_exercises_that_pass(course, capsys):
     assert status == 0 and "6/6" in out
 
 
-@pytest.mark.parametrize("argv", [["9"], ["x"], ["-1"], ["1", "bogus"], ["1", "hint"],
-                                  ["1", "hint", "7"], ["1", "hint", "2.1"], ["1", "check", "x"],
-                                  ["1", "run", "2"], ["1", "hint", "1", "--file", "a.py"],
-                                  ["1", "check", "--file", "missing.py"],
-                                  ["1", "check", "--file", "pyproject.toml"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["9"],
+        ["x"],
+        ["-1"],
+        ["1", "bogus"],
+        ["1", "hint"],
+        ["1", "hint", "7"],
+        ["1", "hint", "2.1"],
+        ["1", "check", "x"],
+        ["1", "run", "2"],
+        ["1", "hint", "1", "--file", "a.py"],
+        ["1", "check", "--file", "missing.py"],
+        ["1", "check", "--file", "pyproject.toml"],
+    ],
+)
 def test_bad_input_gets_one_line_and_exit_2(course, capsys, argv):
     status, out, err = run(capsys, *argv)
     assert status == 2

@@ -27,7 +27,10 @@ def _quiet(text: str) -> bool:
 def test_lesson_runs_as_a_script_without_noise(target, course):
     result = subprocess.run(
         [sys.executable, "-m", "gradlab.lesson", str(target.number)],
-        capture_output=True, text=True, timeout=600, cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=course,
         env={**os.environ, "GRADLAB_HOME": str(course)},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -43,7 +46,9 @@ def test_lesson_executes_as_a_notebook_with_no_error_cell(target, course, monkey
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # the lesson must quieten itself
     notebook = jupytext.read(course / "lessons" / target.path.name)
     NotebookClient(
-        notebook, timeout=600, kernel_name="python3",
+        notebook,
+        timeout=600,
+        kernel_name="python3",
         resources={"metadata": {"path": str(course / "lessons")}},
     ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
