@@ -180,3 +180,23 @@ def test_notebook_pairs_the_lesson_without_touching_it(course, capsys):
     assert target.path.with_suffix(".ipynb").is_file()
     assert "jupyter lab" in out
     assert target.path.read_text(encoding="utf-8") == before
+
+
+def test_notebook_edited_in_jupyter_updates_the_lesson_after_a_backup(course, capsys):
+    import os
+
+    import jupytext
+
+    target = lesson(1)
+    run(capsys, "1", "notebook")
+    ipynb = target.path.with_suffix(".ipynb")
+    notebook = jupytext.read(ipynb)
+    notebook.cells[-1].source += "\n\nWritten in Jupyter."
+    jupytext.write(notebook, ipynb)
+    later = target.path.stat().st_mtime + 5
+    os.utime(ipynb, (later, later))
+    before = target.path.read_text(encoding="utf-8")
+    status, out, _ = run(capsys, "1", "notebook")
+    assert "backups/" in out
+    assert status == 0 and "Written in Jupyter." in target.path.read_text(encoding="utf-8")
+    assert [b.read_text(encoding="utf-8") for b in (course / "backups").iterdir()] == [before]
