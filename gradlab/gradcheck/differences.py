@@ -1,0 +1,250 @@
+"""Finite differences: for every element (one compiled loop) and along directions (eager).
+
+Every numerical derivative here is a central difference
+``(f(x + h) - f(x - h)) / (2h)`` where, to keep rounding out of the step, the
+divisor is the difference of the two perturbed inputs *as they were stored*,
+not the nominal ``2h``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradlab.gradcheck.errors import GradcheckError
+from gradlab.gradcheck.problem import InputSpec
+from gradlab.lazy import tf
+
+EPSILON = {
+    "float64": 2.0**-52,
+    "float32": 2.0**-23,
+    "float16": 2.0**-10,
+    "bfloat16": 2.0**-7,
+}
+"""Machine epsilon of each floating-point dtype the checker accepts."""
+
+
+def default_step(precision: str) -> float:
+    """The default finite-difference step for a computation in ``precision``.
+
+    The cube root of machine epsilon (6.1e-06 in float64, 4.9e-03 in float32):
+    it balances the truncation error of a central difference (which grows
+    like step²) against rounding (which grows like epsilon / step).
+    """
+    return float(EPSILON[precision] ** (1.0 / 3.0))
+
+
+def as_float64(value: Any) -> np.ndarray:
+    """A tensor's values as a float64 NumPy array (exact for every accepted dtype)."""
+    return np.asarray(tf.cast(value, tf.float64).numpy(), dtype=np.float64)
+
+
+def scalar_value(value: Any) -> float:
+    """The one number in a scalar or one-element tensor, as a Python float."""
+    return float(as_float64(value).reshape(()))
+
+
+def stored(values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` rounded to ``dtype`` (as an input of that dtype would hold them), in float64."""
+    return as_float64(tf.cast(tf.constant(values, tf.float64), dtype))
+
+
+@dataclass
+class CentralDifferences:
+    """The numerical gradient of every input, and how it was computed."""
+
+    gradients: list[np.ndarray]
+    evaluations: int
+
+
+@dataclass
+class DirectionalDifferences:
+    """Numerical and analytical derivatives along some directions."""
+
+    numerical: np.ndarray
+    analytical: np.ndarray
+    evaluations: int
+
+
+def perturbed_elements(
+    values: Sequence[Any], specs: Sequence[InputSpec], step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every element of every input, flattened, stored at ``x + step`` and at ``x - step``.
+
+    Raises if the step is too small for an input's precision (``x ± step``
+    rounds back to the same number, so the difference would divide by zero).
+    """
+    bases, pluses, minuses = [], [], []
+    for value, spec in zip(values, specs, strict=True):
+        base = as_float64(value).ravel()
+        plus, minus = stored(base + step, value.dtype), stored(base - step, value.dtype)
+        flat = np.flatnonzero(plus == minus)
+        if flat.size:
+            index = [int(i) for i in np.unravel_index(int(flat[0]), spec.shape)]
+            remedy = "Use a larger delta" + (
+                " (or float64 inputs)." if value.dtype != tf.float64 else "."
+            )
+            raise GradcheckError(
+                f"the step {step:.3g} is too small for {spec.label} ({value.dtype.name}): "
+                f"x + step and x - step round to the same number at element {index}. {remedy}"
+            )
+        bases.append(base)
+        pluses.append(plus)
+        minuses.append(minus)
+    return np.concatenate(bases), np.concatenate(pluses), np.concatenate(minuses)
+
+
+def _difference_loop(
+    objective: Callable[..., Any], specs: Sequence[InputSpec], dtypes: Sequence[str]
+) -> Callable[[Any, Any], Any]:
+    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+
+    ``perturbed`` holds 2N values: element ``j`` at ``x + h`` (index ``2j``)
+    and at ``x - h`` (index ``2j + 1``). One ``tf.while_loop`` step per value:
+    it is written into a copy of the flat inputs, which is split back into the
+    inputs, and ``f`` is evaluated. Steps are independent, so TensorFlow
+    runs several at once.
+    """
+    sizes = [spec.size for spec in specs]
+    total = 2 * sum(sizes)
+
+    def evaluate(buffer: Any) -> Any:
+        pieces = tf.split(buffer, sizes) if len(sizes) > 1 else [buffer]
+        inputs = [
+            tf.cast(tf.reshape(piece, spec.shape), dtype)
+            for piece, spec, dtype in zip(pieces, specs, dtypes, strict=True)
+        ]
+        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
+
+    def run(flat: Any, perturbed: Any) -> Any:
+        def body(k: Any, values: Any) -> tuple[Any, Any]:
+            where = tf.reshape(k // 2, [1, 1])
+            buffer = tf.tensor_scatter_nd_update(flat, where, tf.reshape(perturbed[k], [1]))
+            return k + 1, values.write(k, evaluate(buffer))
+
+        _, values = tf.while_loop(
+            lambda k, _: k < total,
+            body,
+            (tf.constant(0), tf.TensorArray(tf.float64, total)),
+        )
+        return values.stack()
+
+    return run
+
+
+def _run_compiled(run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Trace ``run`` once with ``tf.function`` and call it.
+
+    AutoGraph is off (it makes the first trace several times slower) unless
+    ``f`` needs it: Python ``if``/``while`` on tensor values. (XLA is not
+    used: compiling ``f`` with it costs about as much as it saves.)
+    """
+    try:
+        return tf.function(run, autograph=False)(*args)
+    except tf.errors.OperatorNotAllowedInGraphError:
+        return tf.function(run, autograph=True)(*args)
+
+
+def central_differences(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    step: float,
+) -> CentralDifferences:
+    """The numerical gradient of ``objective`` with respect to every element of ``values``.
+
+    ``f`` is traced once with ``tf.function`` and all 2N evaluations run
+    inside one compiled ``tf.while_loop``: no Python work per element.
+    """
+    dtypes = [value.dtype.name for value in values]
+    flat, plus, minus = perturbed_elements(values, specs, step)
+    perturbed = np.stack([plus, minus], axis=1).ravel()
+    args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
+    try:
+        result = _run_compiled(_difference_loop(objective, specs, dtypes), args)
+    except GradcheckError:
+        raise
+    except Exception as error:
+        raise GradcheckError(
+            "the full check compiles f with tf.function, and that failed "
+            f"({type(error).__name__}: {error}). Write f with TensorFlow operations "
+            "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
+            "f eagerly."
+        ) from error
+    at = as_float64(result).reshape(-1, 2)
+    derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
+    return CentralDifferences(split_like(derivatives, specs), at.size)
+
+
+def split_like(flat: np.ndarray, specs: Sequence[InputSpec]) -> list[np.ndarray]:
+    """Cut a flat array into one array per input, each in that input's shape."""
+    bounds = np.cumsum([spec.size for spec in specs])[:-1]
+    return [
+        piece.reshape(spec.shape)
+        for piece, spec in zip(np.split(flat, bounds), specs, strict=True)
+    ]
+
+
+def random_unit_directions(
+    specs: Sequence[InputSpec], count: int, seed: int
+) -> list[list[np.ndarray]]:
+    """``count`` random directions, each a list holding one unit-norm array per input."""
+    rng = np.random.default_rng([seed, 2])
+    directions = []
+    for _ in range(count):
+        per_input = []
+        for spec in specs:
+            direction = rng.standard_normal(spec.shape)
+            per_input.append(direction / np.linalg.norm(direction))
+        directions.append(per_input)
+    return directions
+
+
+def displaced_pair(
+    base: np.ndarray, offset: np.ndarray, dtype: Any
+) -> tuple[Any, Any, np.ndarray]:
+    """``base ± offset`` as tensors of ``dtype``, and their difference as stored.
+
+    In float64 the arithmetic stays in NumPy (no extra TensorFlow ops): the
+    fast check spends most of its time on small eager calls.
+    """
+    up, down = base + offset, base - offset
+    if dtype == tf.float64:
+        return tf.constant(up), tf.constant(down), up - down
+    up_tensor = tf.cast(tf.constant(up), dtype)
+    down_tensor = tf.cast(tf.constant(down), dtype)
+    return up_tensor, down_tensor, as_float64(up_tensor) - as_float64(down_tensor)
+
+
+def directional_differences(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    gradients: Sequence[np.ndarray],
+    directions: Sequence[Sequence[np.ndarray | None]],
+    step: float,
+) -> DirectionalDifferences:
+    """Numerical and analytical derivatives of ``objective`` along each direction.
+
+    Each direction holds one array per input (``None`` leaves that input
+    alone). Runs ``f`` eagerly, twice per direction. The analytical value is
+    ``gradient · (x⁺ - x⁻) / (2h)`` with the perturbed inputs as stored, so
+    both sides see exactly the same displacement.
+    """
+    bases = [as_float64(value) for value in values]
+    numerical, analytical = [], []
+    for direction in directions:
+        ups, downs, slope = list(values), list(values), 0.0
+        for position, unit in enumerate(direction):
+            if unit is None:
+                continue
+            dtype = values[position].dtype
+            up, down, displacement = displaced_pair(bases[position], step * unit, dtype)
+            slope += float(np.vdot(gradients[position], displacement))
+            ups[position], downs[position] = up, down
+        rise = scalar_value(objective(*ups)) - scalar_value(objective(*downs))
+        numerical.append(rise / (2 * step))
+        analytical.append(slope / (2 * step))
+    return DirectionalDifferences(np.array(numerical), np.array(analytical), 2 * len(directions))

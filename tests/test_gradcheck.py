@@ -1,0 +1,286 @@
+"""gradlab.gradcheck: verdicts on right and wrong gradients, precision, and refusals."""
+
+import re
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gradlab.gradcheck import (
+    GradcheckDtypeError,
+    GradcheckError,
+    IndependentInputError,
+    NonFiniteError,
+    PrecisionWarning,
+    check_gradients,
+    numerical_gradient,
+)
+
+MODES = ["full", "fast"]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def tanh_layer_loss(rng):
+    """A small smooth loss of a weight matrix and a bias, with its inputs."""
+    x = tf.constant(rng.standard_normal((6, 4)))
+    y = tf.constant(rng.standard_normal((6, 3)))
+
+    def loss(w, b):
+        return tf.reduce_mean((tf.tanh(x @ w + b) - y) ** 2)
+
+    return loss, [tf.constant(rng.standard_normal((4, 3))), tf.constant(rng.standard_normal(3))]
+
+
+def square_with_gradient(wrong_gradient):
+    """x² (elementwise) whose custom gradient is ``wrong_gradient(x, dy)``."""
+
+    @tf.custom_gradient
+    def square(x):
+        return x * x, lambda dy: wrong_gradient(x, dy)
+
+    return square
+
+
+def summed(function):
+    return lambda x: tf.reduce_sum(function(x))
+
+
+def test_numerical_gradient_matches_closed_form(rng):
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+
+    def f(x, y):
+        return tf.reduce_sum(tf.sin(x) * y**2)
+
+    grad_x, grad_y = numerical_gradient(f, [tf.constant(x), tf.constant(y)])
+
+    np.testing.assert_allclose(grad_x, np.cos(x) * y**2, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(grad_y, 2 * np.sin(x) * y, rtol=1e-8, atol=1e-10)
+
+
+def test_numerical_gradient_mirrors_xs_and_sums_a_tensor_output():
+    x = tf.constant([1.0, 2.0, 3.0])
+
+    single = numerical_gradient(lambda x: x**2, x)
+    mapping = numerical_gradient(lambda w: w**2, {"w": x})
+
+    np.testing.assert_allclose(single, 2 * x.numpy(), rtol=1e-8)
+    assert list(mapping) == ["w"]
+    np.testing.assert_allclose(mapping["w"], single)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_correct_gradients_pass(rng, mode):
+    loss, weights = tanh_layer_loss(rng)
+
+    report = check_gradients(loss, weights, mode=mode)
+
+    assert report.ok, report
+    assert report.max_rel_error < report.rtol
+    assert ": ok" in str(report).splitlines()[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_custom_gradient_off_by_a_factor_of_two_fails(mode):
+    halved = square_with_gradient(lambda x, dy: dy * x)  # d(x²)/dx is 2x
+    x = tf.constant([0.5, 1.0, 2.0, 3.0])
+
+    report = check_gradients(summed(halved), [x], mode=mode)
+
+    assert not report.ok
+    worst = report.inputs[0].worst
+    assert worst.numerical == pytest.approx(2 * worst.analytical, rel=1e-6)
+    assert "factor of 2" in str(report)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sign_error_fails(mode):
+    flipped = square_with_gradient(lambda x, dy: -2 * x * dy)
+    x = tf.constant([0.5, 1.0, 2.0, 3.0])
+
+    report = check_gradients(summed(flipped), [x], mode=mode)
+
+    assert not report.ok
+    worst = report.inputs[0].worst
+    assert worst.analytical == pytest.approx(-worst.numerical, rel=1e-6)
+    assert "sign error" in str(report)
+
+
+def one_wrong_element_problem(rng, wrong_index):
+    """A 100×100 input whose gradient is wrong at one element, and a correct small input."""
+
+    def wrong_at_one_element(x, dy):
+        gradient = 2 * x * dy
+        return tf.tensor_scatter_nd_add(gradient, [wrong_index], tf.ones([1], gradient.dtype))
+
+    square = square_with_gradient(wrong_at_one_element)
+
+    def f(big, small):
+        return tf.reduce_sum(square(big)) + tf.reduce_sum(small**3)
+
+    return f, [tf.constant(rng.standard_normal((100, 100))), tf.constant(rng.standard_normal(5))]
+
+
+def test_full_mode_finds_and_names_the_one_wrong_element_of_a_large_input(rng):
+    wrong_index = (37, 61)
+    f, xs = one_wrong_element_problem(rng, wrong_index)
+
+    report = check_gradients(f, xs, mode="full")
+
+    assert not report.ok
+    big, small = report.inputs
+    assert (big.failures, big.worst.index) == (1, wrong_index)
+    assert small.ok
+    assert "element [37, 61]" in str(report)
+
+
+def test_fast_mode_flags_the_input_with_the_wrong_element(rng):
+    f, xs = one_wrong_element_problem(rng, (37, 61))
+
+    report = check_gradients(f, xs, mode="fast")
+
+    assert not report.ok
+    assert [item.position for item in report.failed_inputs] == [0]
+    assert "mode='full'" in str(report)
+
+
+def test_custom_gradient_that_ignores_the_upstream_gradient_fails():
+    ignores_dy = square_with_gradient(lambda x, dy: 2 * x)
+
+    report = check_gradients(ignores_dy, [tf.constant([0.5, 1.0, 2.0])])
+
+    assert not report.ok
+    assert report.projected
+    assert "upstream gradient dy" in str(report)
+
+
+def test_float32_inputs_are_checked_in_float64_without_warning(rng):
+    loss, weights = tanh_layer_loss(rng)
+    weights32 = [tf.cast(w, tf.float32) for w in weights]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        report = check_gradients(loss, weights32)
+
+    assert report.ok, report
+    assert report.precision == "float64"
+    assert [(item.dtype, item.checked_in) for item in report.inputs] == [
+        ("float32", "float64"),
+        ("float32", "float64"),
+    ]
+
+
+def test_bfloat16_input_is_promoted_and_differentiated_correctly():
+    x = tf.constant([1.0, 2.0, 3.0], tf.bfloat16)
+
+    gradient = numerical_gradient(lambda x: tf.reduce_sum(x**3), x)
+
+    np.testing.assert_allclose(gradient, 3 * tf.cast(x, tf.float64).numpy() ** 2, rtol=1e-8)
+
+
+def test_float32_only_function_warns_and_checks_at_float32_precision(rng):
+    matrix = tf.constant(rng.standard_normal((3, 2)), tf.float32)
+
+    def float32_only(x):
+        return tf.reduce_sum(tf.matmul(x, matrix) ** 2)
+
+    with pytest.warns(PrecisionWarning, match="cannot run in float64"):
+        report = check_gradients(float32_only, [tf.ones((4, 3))])
+
+    assert report.ok, report
+    assert report.precision == "float32"
+
+
+def test_function_that_casts_to_float32_warns():
+    with pytest.warns(PrecisionWarning, match="returns float32"):
+        report = check_gradients(
+            lambda x: tf.reduce_sum(tf.cast(x, tf.float32) ** 3), [tf.constant([1.0, 2.0])]
+        )
+
+    assert report.precision == "float32"
+
+
+def test_integer_input_raises_naming_it():
+    with pytest.raises(GradcheckDtypeError, match=r"input 1 has dtype int32") as raised:
+        check_gradients(lambda x, n: x * tf.cast(n, x.dtype), [tf.ones(3), tf.constant(3)])
+
+    assert isinstance(raised.value, TypeError)
+
+
+def test_non_finite_input_raises_naming_it_and_the_element():
+    xs = {"w": tf.ones(3), "b": tf.constant([1.0, np.nan, 2.0])}
+
+    with pytest.raises(NonFiniteError, match=r"input 'b' is nan at element \[1\]"):
+        check_gradients(lambda w, b: tf.reduce_sum(w * b), xs)
+
+
+def test_input_f_does_not_depend_on_raises_naming_it():
+    with pytest.raises(IndependentInputError, match=r"f does not depend on input 1\b"):
+        check_gradients(lambda x, unused: tf.reduce_sum(x**2), [tf.ones(3), tf.ones(2)])
+
+
+def test_input_behind_stop_gradient_raises_naming_it():
+    with pytest.raises(GradcheckError, match=r"no gradient for input 0\b"):
+        check_gradients(lambda x: tf.reduce_sum(tf.stop_gradient(x) ** 2), [tf.ones(3)])
+
+
+def small_model(dtype):
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="tanh", dtype=dtype),
+            keras.layers.Dense(1, dtype=dtype),
+        ]
+    )
+
+
+def test_closure_pitfall_raises_naming_the_weight_and_the_cause(rng):
+    model = small_model("float32")
+    x = tf.constant(rng.standard_normal((5, 3)), tf.float32)
+
+    def reads_weights_from_closure(kernel, bias, kernel_1, bias_1):
+        return tf.reduce_mean(model(x) ** 2)
+
+    with pytest.raises(IndependentInputError, match="closure") as raised:
+        check_gradients(reads_weights_from_closure, model.trainable_variables)
+
+    assert model.trainable_variables[0].path in str(raised.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_keras_model_with_weights_passed_in_is_checked_in_float64(rng, mode):
+    model = small_model("float64")
+    x = tf.constant(rng.standard_normal((5, 3)))
+
+    def loss(*weights):
+        predictions, _ = model.stateless_call(list(weights), [], x)
+        return tf.reduce_mean(predictions**2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        report = check_gradients(loss, model.trainable_variables, mode=mode)
+
+    assert report.ok, report
+    assert report.precision == "float64"
+
+
+def test_failing_report_says_what_was_compared_and_what_to_try():
+    halved = square_with_gradient(lambda x, dy: dy * x)
+
+    text = str(check_gradients(summed(halved), {"x": tf.constant([1.0, 2.0])}))
+
+    for heading in (
+        "FAILED",
+        "compared",
+        "tolerance",
+        "input 'x'",
+        "worst element",
+        "What to try",
+    ):
+        assert heading in text
+    assert re.search(r"numerical 4\b.*analytical 2\b", text)
