@@ -242,12 +242,7 @@ def summarize_input(
         else []
     )
     return InputReport(
-        position=spec.position,
-        name=spec.key or spec.name,
-        label=spec.label,
-        shape=spec.shape,
-        dtype=spec.dtype,
-        checked_in=checked_in,
+        **_identity(spec, checked_in),
         ok=not failing.any(),
         compared=numerical.size,
         failures=int(failing.sum()),
@@ -267,15 +262,22 @@ def summarize_input(
     )
 
 
+def _identity(spec: InputSpec, checked_in: str) -> dict:
+    """The fields that say which input a report is about and how it was checked."""
+    return {
+        "position": spec.position,
+        "name": spec.key or spec.name,
+        "label": spec.label,
+        "shape": spec.shape,
+        "dtype": spec.dtype,
+        "checked_in": checked_in,
+    }
+
+
 def unmeasured_input(spec: InputSpec, checked_in: str) -> InputReport:
     """An input that passed a fast check together with the others, not measured alone."""
     return InputReport(
-        position=spec.position,
-        name=spec.key or spec.name,
-        label=spec.label,
-        shape=spec.shape,
-        dtype=spec.dtype,
-        checked_in=checked_in,
+        **_identity(spec, checked_in),
         ok=True,
         compared=0,
         failures=0,
