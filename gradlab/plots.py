@@ -23,3 +23,43 @@ def function_and_gradient(
     axes.legend()
     axes.grid(alpha=0.3)
     return figure
+
+
+def error_vs_step(
+    steps: np.ndarray,
+    errors: dict[str, np.ndarray],
+    *,
+    marks: dict[str, float] | None = None,
+    title: str = "finite-difference error against step size",
+) -> Figure:
+    """Log-log curves of a finite-difference error against the step ``h``.
+
+    ``errors`` maps a label ("central, float64") to one error per step; an
+    error of exactly zero (the difference happened to be exact) is left out,
+    since a log axis cannot show it. ``marks`` draws a dotted vertical line
+    at each labelled step (e.g. the step a rule of thumb recommends).
+    """
+    figure, axes = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    for label, values in errors.items():
+        values = np.asarray(values, dtype=np.float64)
+        shown = np.where(values > 0, values, np.nan)
+        style = "--" if "one-sided" in label else "-"
+        axes.loglog(steps, shown, style, label=label, linewidth=1.8)
+    for label, step in (marks or {}).items():
+        axes.axvline(step, color="0.5", linestyle=":", linewidth=1)
+        axes.annotate(
+            label,
+            (step, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+            color="0.35",
+        )
+    axes.set_xlabel("step h")
+    axes.set_ylabel("|numerical - exact derivative|")
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3, which="both")
+    return figure
