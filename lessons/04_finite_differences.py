@@ -100,7 +100,7 @@ def train_step():
         y_pred = model(x_train)
         loss = loss_function(y_train, y_pred)
     gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
     return loss
 
 
@@ -488,7 +488,7 @@ print(report.ok, f"max rel error {report.max_rel_error:.0e}")
 
 # %% tags=["exercise"]
 def loss_of_variable(model, x, y, index):
-    """Return a function ``loss(value)``: the MSE of model on (x, y) with variable ``index`` = value.
+    """Return a function loss(value): the MSE of model on (x, y), variable ``index`` set to value.
 
     model: a built Keras model with one output unit.
     x: a float32 tensor (N, features); y: a float32 tensor (N,).
