@@ -36,15 +36,19 @@ def error_vs_step(
 
     ``errors`` maps a label ("central, float64") to one error per step; an
     error of exactly zero (the difference happened to be exact) is left out,
-    since a log axis cannot show it. ``marks`` draws a dotted vertical line
-    at each labelled step (e.g. the step a rule of thumb recommends).
+    since a log axis cannot show it. Labels ending in the same ", suffix" (a
+    dtype) share a colour; labels containing "one-sided" are dashed. ``marks``
+    draws a dotted vertical line at each labelled step (e.g. the step a rule
+    of thumb recommends).
     """
     figure, axes = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    groups = list(dict.fromkeys(label.rpartition(", ")[2] for label in errors))
     for label, values in errors.items():
         values = np.asarray(values, dtype=np.float64)
         shown = np.where(values > 0, values, np.nan)
         style = "--" if "one-sided" in label else "-"
-        axes.loglog(steps, shown, style, label=label, linewidth=1.8)
+        color = f"C{groups.index(label.rpartition(', ')[2]) % 10}"
+        axes.loglog(steps, shown, style, color=color, label=label, linewidth=1.8)
     for label, step in (marks or {}).items():
         axes.axvline(step, color="0.5", linestyle=":", linewidth=1)
         axes.annotate(

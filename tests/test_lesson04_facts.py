@@ -81,3 +81,12 @@ def test_error_vs_step_draws_one_line_per_error_and_leaves_exact_zeros_out():
     assert np.isnan(lines[0].get_ydata()[:5]).all()
     assert axes.get_xscale() == axes.get_yscale() == "log"
     assert lines[1].get_linestyle() == "--"
+
+
+def test_error_vs_step_gives_curves_of_one_dtype_one_colour():
+    steps = np.logspace(-8, 0, 9)
+    errors = {"one-sided, float32": steps, "central, float32": steps**2, "central, float64": steps}
+
+    lines = plots.error_vs_step(steps, errors).axes[0].get_lines()
+
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
