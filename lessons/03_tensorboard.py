@@ -309,12 +309,12 @@ def log_one(value, step):
 tf.get_logger().setLevel("ERROR")  # TensorFlow would also warn about the retracing
 for step in range(5):
     log_one(1.0, step)  # a Python int
-tf.get_logger().setLevel("WARNING")
 print("traces with Python int steps:   ", log_one.experimental_get_tracing_count())
 
 for step in range(5, 10):
     log_one(1.0, tf.constant(step, tf.int64))
 print("traces after 5 int64-tensor steps:", log_one.experimental_get_tracing_count())
+tf.get_logger().setLevel("WARNING")
 
 # %% [markdown]
 # Five traces for five int steps; the five tensor steps added one trace in all.

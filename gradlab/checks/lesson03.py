@@ -346,7 +346,7 @@ def _train_truth(model, x, y, steps, writer) -> dict:
         for tag, gradient in zip(norms, grads, strict=True):
             norms[tag].append(np.linalg.norm(gradient))
         weights = [w - LEARNING_RATE * g for w, g in zip(weights, grads, strict=True)]
-    written = {tag: {"steps": np.arange(steps), "values": v} for tag, v in norms.items()}
+    written = {tag: {"steps": np.arange(steps), "values": np.array(v)} for tag, v in norms.items()}
     return {"traces": 1, **_both_readings(dict(sorted(written.items())))}
 
 
@@ -414,7 +414,9 @@ def write_norm_log(seed: int, first_step: int, every: int, count: int) -> Writte
             tf.summary.scalar("grad_global_norm", total, step=step)
     writer.close()
     log = WrittenLog(str(logdir))
-    log.norms = {path: series.astype(np.float32) for path, series in zip(VARIABLES, norms)}
+    log.norms = {
+        path: series.astype(np.float32) for path, series in zip(VARIABLES, norms, strict=True)
+    }
     log.steps = steps.astype(np.int64)
     return log
 
