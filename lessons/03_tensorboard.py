@@ -493,10 +493,10 @@ for layer, (steps, norms) in kernel_norms(custom).items():
 # %% [markdown]
 # The two panels agree: the same model, data and optimizer give the same gradients
 # whether you write the loop or `fit` does (`fit` counts steps from 1). The norms fall
-# fast in the first steps, then, long after, burst: for a few steps around step 140 the
-# gradients grow about a hundredfold, the loss jumps, and training recovers. A loss
-# curve shows a blip; the per-layer norms show when, and in which layers. Exercise 3.5
-# finds such a moment from the logs alone.
+# fast in the first steps, then, long after, burst: at steps 141 and 142 every layer's
+# gradient is 30 to 50 times its size at step 20, and a few steps later training has
+# recovered. The per-layer norms show when it happened, and in which layers. Exercise
+# 3.5 finds such a moment from the logs alone.
 #
 # A histogram is a list of buckets; `plt.stairs(counts, edges)` draws one:
 
