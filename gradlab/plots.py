@@ -67,3 +67,29 @@ def error_vs_step(
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3, which="both")
     return figure
+
+
+def gradient_norms_per_layer(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], *, log_scale: bool = True
+) -> Figure:
+    """Gradient norms against the training step: one panel per run, one line per variable.
+
+    ``panels`` maps a panel title to ``{label: (steps, norms)}``, e.g. the
+    ``grad_norm/...`` entries of :func:`gradlab.tensorboard.read_scalars`
+    (whose values unpack as ``steps, norms``). Panels share the y axis, so
+    runs can be compared; ``log_scale`` suits norms that span decades.
+    """
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(4.8 * len(panels), 3.6), sharey=True, layout="constrained"
+    )
+    for ax, (title, lines) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        for label, (steps, norms) in lines.items():
+            ax.plot(steps, norms, label=label, linewidth=1.5)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if log_scale:
+            ax.set_yscale("log")
+        ax.legend(fontsize="small")
+    np.atleast_1d(axes)[0].set_ylabel("gradient L2 norm")
+    return figure

@@ -85,7 +85,9 @@ def test_histogram_tags_over_http_are_the_gradient_histogram_tags(server):
     assert sorted(tags[RUN]) == sorted(HISTOGRAM_TAGS)
 
 
-def test_histograms_over_http_count_every_element_and_match_read_histograms(server, logged):
+def test_histograms_over_http_span_and_count_the_true_gradients_and_match_read_histograms(
+    server, logged
+):
     logdir, expected = logged
     local = read_histograms(logdir, run=RUN)
     for path, gradients in expected.items():
@@ -97,6 +99,9 @@ def test_histograms_over_http_count_every_element_and_match_read_histograms(serv
         ):
             left, right, counts = np.array(buckets).T
             assert counts.sum() == gradient.size
+            np.testing.assert_allclose(
+                [left[0], right[-1]], [gradient.min(), gradient.max()], rtol=1e-5
+            )
             np.testing.assert_array_equal(counts, snapshot.counts)
             np.testing.assert_array_equal(np.append(left, right[-1]), snapshot.edges)
 

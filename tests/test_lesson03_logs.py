@@ -1,0 +1,56 @@
+"""Lesson 3 leaves, in runs/lesson03, the gradient logs it promises TensorBoard will show."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gradlab.tensorboard import list_runs, read_histograms, read_scalars
+
+MLP_PATHS = [
+    f"mlp/{layer}/{kind}"
+    for layer in ("hidden1", "hidden2", "output")
+    for kind in ("kernel", "bias")
+]
+
+
+@pytest.fixture(scope="module")
+def lesson_logs(tmp_path_factory):
+    """runs/lesson03 after running lesson 3 twice as a script in a copy of the course."""
+    from tests.lesson_files import copy_course
+
+    root = copy_course(tmp_path_factory.mktemp("course") / "course")
+    for _ in range(2):  # a rerun must replace the logs, not add to them
+        result = subprocess.run(
+            [sys.executable, "-m", "gradlab.lesson", "3"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=root,
+            env={**os.environ, "GRADLAB_HOME": str(root)},
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return root / "runs" / "lesson03"
+
+
+@pytest.mark.slow
+def test_custom_loop_and_fit_runs_hold_norms_and_histograms_for_every_mlp_variable(lesson_logs):
+    runs = list_runs(lesson_logs)
+    assert {"custom_loop/mlp", "custom_loop/linear", "fit/gradients"} <= set(runs)
+    for run in ("custom_loop/mlp", "fit/gradients"):
+        scalars = read_scalars(lesson_logs, run=run)
+        histograms = read_histograms(lesson_logs, run=run)
+        for path in MLP_PATHS:
+            assert len(scalars[f"grad_norm/{path}"].steps) == 200, (run, path)
+            assert len(histograms[f"grad_hist/{path}"]) == 200, (run, path)
+
+
+@pytest.mark.slow
+def test_rerunning_the_lesson_does_not_duplicate_logged_points(lesson_logs):
+    steps = read_scalars(lesson_logs, run="custom_loop/linear")[
+        "grad_norm/linear/dense/kernel"
+    ].steps
+    assert steps.tolist() == list(range(40))
