@@ -442,8 +442,8 @@ def with_an_unused_source(x, unused):
 
 
 default, zeros = with_an_unused_source(tf.constant(2.0), tf.constant([7.0, 8.0]))
-print("default:", shown(default[:1]) + [default[1]])
-print("ZERO:   ", shown(zeros[:1]) + [zeros[1].numpy().tolist()])
+print("default:", [*shown(default[:1]), default[1]])
+print("ZERO:   ", [*shown(zeros[:1]), zeros[1].numpy().tolist()])
 
 # %% [markdown]
 # The zeros have the unused source's shape. Lesson 1's warning stands: `ZERO` also turns

@@ -9,6 +9,7 @@ import numpy as np
 
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import tf
+from gradlab.quiet import tensorflow_warnings_hidden
 
 
 def _values(shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5) -> np.ndarray:
@@ -263,9 +264,15 @@ SYMBOLIC = (
 )
 
 
+def _quiet_call(function: Callable, arguments: dict) -> Any:
+    """Call the answer as usual, without TensorFlow's retracing warnings (see quiet.py)."""
+    with tensorflow_warnings_hidden():
+        return function(*arguments.values())
+
+
 def _session_result(function: Callable, arguments: dict) -> Any:
     """Call the answer; refuse a graph tensor, which cannot be compared with numbers."""
-    result = function(*arguments.values())
+    result = _quiet_call(function, arguments)
     if any(tf.is_symbolic_tensor(item) for item in tf.nest.flatten(result)):
         raise TypeError(SYMBOLIC)
     return result
@@ -282,7 +289,8 @@ _LENGTHS = (2, 5, 9)
 def _traced_use(function: Callable, arguments: dict) -> dict:
     """Make the gradient function, call it on vectors of three lengths, count its traces."""
     gradient = function(arguments["f"])
-    gradients = [gradient(_tensor((n,), 50 + n)) for n in _LENGTHS]
+    with tensorflow_warnings_hidden():
+        gradients = [gradient(_tensor((n,), 50 + n)) for n in _LENGTHS]
     count = getattr(gradient, "experimental_get_tracing_count", None)
     if count is None:
         raise TypeError(NOT_A_TF_FUNCTION.format(kind=type(gradient).__name__))
@@ -428,6 +436,7 @@ EXERCISES = [
         "And what does it return when you give it a single source?",
         cases=lambda: _field_cases(as_tensor=True),
         truth=_gradient_truth,
+        run=_quiet_call,
         mistakes=(
             _eager_mistake(_eagerly),
             _list_mistake(_gradient_list, "tf.gradients"),
@@ -473,6 +482,7 @@ EXERCISES = [
         "ones. Which argument replaces those ones with your weights?",
         cases=_weighted_cases,
         truth=_weighted_truth,
+        run=_quiet_call,
         mistakes=(
             Mistake(
                 "forgot grad_ys",
@@ -498,6 +508,7 @@ EXERCISES = [
         "constant for this one differentiation, without rebuilding y?",
         cases=_two_step_cases,
         truth=_partials_truth,
+        run=_quiet_call,
         mistakes=(
             Mistake(
                 "total derivative, not the partial",
@@ -526,6 +537,7 @@ EXERCISES = [
         truth=lambda f, x: f.hessian(np.asarray(x, np.float64)),
         rtol=1e-4,
         atol=1e-5,
+        run=_quiet_call,
         mistakes=(
             Mistake(
                 "differentiated the gradient with tf.gradients",
