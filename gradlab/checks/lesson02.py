@@ -419,7 +419,7 @@ def _eager_mistake(answer: Callable) -> Mistake:
 
 def _list_mistake(answer: Callable, api: str) -> Mistake:
     return Mistake(
-        f"returned {api}'s list",
+        f"returned the list from {api}",
         f"{api}(ys, xs) returns a list with one tensor per source in xs, even for one "
         "source: take its element [0].",
         answer,
