@@ -66,7 +66,7 @@ def seconds_per_call(timings: Mapping[str, float], *, title: str | None = None) 
 
 def _duration(seconds: float) -> str:
     if seconds >= 1:
-        return f"{seconds:.2g} s"
+        return f"{seconds:.3g} s"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2g} ms"
-    return f"{seconds * 1e6:.2g} µs"
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
