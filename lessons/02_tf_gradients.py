@@ -188,11 +188,11 @@ for op in added:
     print(f"  {op.name:52} {op.type}")
 
 # %% [markdown]
-# The forward computation was two operations, `pow` (x²) and `mul` (3 · x²). For each,
-# `tf.gradients` added a block, `pow_grad/` and `mul_grad/`, built by the gradient
-# function TensorFlow has registered for that operation type. Which of these operations
-# does the result actually need? Follow its inputs backwards and run each one in the v1
-# graph of section 3, which holds the same operations:
+# The forward computation had two arithmetic operations, `pow` (x²) and `mul` (3 · x²).
+# For each, `tf.gradients` added a block, `pow_grad/` and `mul_grad/`, built by the
+# gradient function TensorFlow has registered for that operation type. Which of these
+# operations does the result actually need? Follow its inputs backwards and run each one
+# in the v1 graph of section 3, which holds the same gradient operations:
 
 # %%
 with tf.compat.v1.Session(graph=graph) as session:
@@ -602,8 +602,9 @@ plt.show()
 # traced call beats the eager tape, whose Python bookkeeping is paid at every
 # operation; the two traced versions are within a small factor of each other; and a call
 # that retraces costs as much as dozens of traced calls or more. A `tf.function` that retraces on
-# every call is slower than no `tf.function` at all. (TensorFlow logs a warning when a
-# function retraces five times in a row; we stopped short of it.) The cure is an
+# every call is slower than no `tf.function` at all. (TensorFlow logs a warning once a
+# function has retraced five times among its recent calls; we stopped short of it.) The
+# cure is an
 # `input_signature`, which fixes what the function accepts — `shape=[None]` means "a
 # vector of any length" — so it traces once, up front:
 
