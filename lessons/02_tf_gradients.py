@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # `tf.gradients`: symbolic gradients in graph mode
+# # tf.gradients: symbolic gradients in graph mode
 #
 # Lesson 1 recorded a computation on a tape and played it backwards. TensorFlow has an
 # older way to differentiate, from the days when every program was a graph:
@@ -503,7 +503,8 @@ gradlab.check("2.5", hessian_matrix)
 # %% [markdown]
 # ## 9. Tape or `tf.gradients`?
 #
-# Both give the same numbers. Here is one function differentiated three ways: with a
+# Both give the same numbers, up to float32 rounding. Here is one function
+# differentiated three ways: with a
 # tape eagerly, with a tape inside `tf.function`, and with `tf.gradients` inside
 # `tf.function`:
 
@@ -536,7 +537,8 @@ answers = {
 }
 reference = answers["tape, eager"].numpy()
 for name, answer in answers.items():
-    print(f"{name:28} largest difference from the eager tape: {np.abs(answer - reference).max()}")
+    difference = np.abs(answer - reference).max()
+    print(f"{name:28} largest difference from the eager tape: {difference:.1e}")
 
 # %% [markdown]
 # They do not build the same graph, though. For the article's f, a tape inside
