@@ -504,9 +504,8 @@ gradlab.check("2.5", hessian_matrix)
 # ## 9. Tape or `tf.gradients`?
 #
 # Both give the same numbers, up to float32 rounding. Here is one function
-# differentiated three ways: with a
-# tape eagerly, with a tape inside `tf.function`, and with `tf.gradients` inside
-# `tf.function`:
+# differentiated three ways: with a tape eagerly, with a tape inside `tf.function`, and
+# with `tf.gradients` inside `tf.function`:
 
 
 # %%
