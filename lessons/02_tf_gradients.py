@@ -63,7 +63,7 @@ except RuntimeError as error:
 
 # %% [markdown]
 # It prints an error instead. TensorFlow 2 runs **eagerly**: `f_x(x)` is computed the
-# moment Python reaches it, and the result is just the number 27 — nothing records how
+# moment Python reaches it, and the result is a tensor holding 27 — nothing records how
 # it was made (unless a tape is recording). `tf.gradients` needs that record in the
 # form of a *graph*: it finds the operations that led from `x` to `y` and adds new
 # operations that apply the chain rule to them. An eager tensor belongs to no graph, so
@@ -118,8 +118,8 @@ gradlab.check("2.1", graph_gradient)
 # %% [markdown]
 # ## 3. In a `tf.compat.v1` Graph and Session
 #
-# Before TensorFlow 2 there was no eager mode: you *built* a graph, then asked a
-# `Session` to *run* parts of it. That API still exists under `tf.compat.v1`, and in it
+# In TensorFlow 1, graphs were the default: you *built* a graph, then asked a `Session`
+# to *run* parts of it. That API still exists under `tf.compat.v1`, and in it
 # `tf.gradients` is at home. Everything created inside `with graph.as_default():` goes
 # into `graph` instead of running:
 
