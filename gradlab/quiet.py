@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.machinery
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -82,3 +83,20 @@ def install() -> None:
         return
     if not any(isinstance(finder, _QuietFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietFinder())
+
+
+@contextlib.contextmanager
+def tensorflow_warnings_hidden() -> Iterator[None]:
+    """Hide TensorFlow's Python warnings (its ``tensorflow`` logger) inside the block.
+
+    A check creates a fresh ``tf.function`` for every case, every known mistake and the
+    learner's answer; TensorFlow counts those as one function retracing and warns
+    about it, which is noise in a verdict. Errors are still shown.
+    """
+    logger = logging.getLogger("tensorflow")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
