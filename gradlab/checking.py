@@ -16,6 +16,7 @@ from gradlab.compare import WRONG_KIND, Mismatch, Tolerance, compare
 from gradlab.course import CourseError, Lesson, lesson
 from gradlab.describe import describe, describe_call
 from gradlab.exercise import Arguments, Exercise, Mistake, exercises_of
+from gradlab.quiet import tensorflow_warnings_hidden
 from gradlab.report import ERROR, FAIL, PASS, TODO, Verdict
 from gradlab.timeout import ExerciseTimeout, time_limit
 
@@ -131,10 +132,13 @@ def check_exercise(
         )
     solution = reference[exercise.function]
     cases = exercise.cases()
-    for case in cases:
-        verdict = _check_case(exercise, candidate, solution, case.make, path)
-        if verdict is not None:
-            return verdict
+    # Every case, mistake and answer makes its own tf.function: TensorFlow would call that
+    # retracing and print its warning inside the verdict.
+    with tensorflow_warnings_hidden():
+        for case in cases:
+            verdict = _check_case(exercise, candidate, solution, case.make, path)
+            if verdict is not None:
+                return verdict
     plural = "case agrees" if len(cases) == 1 else f"{len(cases)} cases agree"
     return Verdict(exercise, PASS, f"{plural} with the reference")
 
