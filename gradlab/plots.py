@@ -23,3 +23,44 @@ def function_and_gradient(
     axes.legend()
     axes.grid(alpha=0.3)
     return figure
+
+
+def matrix_images(
+    matrices: dict[str, np.ndarray],
+    *,
+    row_label: str = "output",
+    column_label: str = "input",
+) -> Figure:
+    """Matrices (Jacobians, Hessians) side by side as images: zero white, sign by colour.
+
+    Each panel has its own symmetric colour scale, so its zeros are always white.
+    """
+    figure, all_axes = plt.subplots(
+        1, len(matrices), figsize=(4.2 * len(matrices), 3.9), layout="constrained", squeeze=False
+    )
+    for axes, (title, matrix) in zip(all_axes[0], matrices.items(), strict=True):
+        matrix = np.asarray(matrix)
+        limit = float(np.abs(matrix).max()) or 1.0
+        image = axes.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes.set_title(title, fontsize=10)
+        axes.set_xlabel(column_label)
+        axes.set_ylabel(row_label)
+        figure.colorbar(image, ax=axes, shrink=0.8)
+    return figure
+
+
+def eigenvalue_spectrum(eigenvalues: np.ndarray, *, title: str) -> Figure:
+    """Eigenvalues of a symmetric matrix, sorted, on a log scale (negative ones marked)."""
+    values = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
+    positions = np.arange(1, len(values) + 1)
+    positive = values > 0
+    figure, axes = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    axes.semilogy(positions[positive], values[positive], "o", label="positive")
+    if (~positive).any():
+        axes.semilogy(positions[~positive], -values[~positive], "x", label="negative (|λ|)")
+    axes.set_xlabel("eigenvalue, largest first")
+    axes.set_ylabel("λ")
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend()
+    return figure
