@@ -271,8 +271,7 @@ def both_jacobians(layer, x):
 print(f"{'layer':36} {'cross-example':>14} {'batch_jacobian error':>21}")
 jacobians = {}
 for name, layer in layers_to_test.items():
-    full, fast = both_jacobians(layer, batch)
-    jacobians[name] = full
+    full, fast = jacobians[name] = both_jacobians(layer, batch)
     error = np.abs(fast - diagonal_blocks(full)).max()
     print(f"{name:36} {cross_example_part(full):14.3f} {error:21.3f}")
 
@@ -283,13 +282,12 @@ for name, layer in layers_to_test.items():
 # and `batch_jacobian` returns (almost) nothing but zeros:
 
 # %%
-_, softmax_fast = both_jacobians(layers_to_test["softmax over the batch axis"], batch)
-softmax_full = jacobians["softmax over the batch axis"]
+softmax_full, softmax_fast = jacobians["softmax over the batch axis"]
 true_blocks = diagonal_blocks(softmax_full)
 print(f"largest |batch_jacobian| of the batch softmax: {np.abs(softmax_fast).max():.1e}")
 print(f"largest |true per-example derivative|:         {np.abs(true_blocks).max():.3f}")
-summed = np.einsum("ijbk->bjk", jacobians["BatchNormalization, training=True"])
-_, normalised_fast = both_jacobians(layers_to_test["BatchNormalization, training=True"], batch)
+normalised_full, normalised_fast = jacobians["BatchNormalization, training=True"]
+summed = np.einsum("ijbk->bjk", normalised_full)
 print(
     "BatchNorm (training): batch_jacobian == Σᵢ full[i, :, b, :]:",
     np.allclose(normalised_fast, summed, atol=1e-6),
@@ -313,10 +311,10 @@ def as_matrix(full):
 
 figure = plots.matrix_images(
     {
-        "Dense-tanh-Dense: block-diagonal": as_matrix(jacobians["Dense-tanh-Dense (no mixing)"]),
-        "BatchNormalization (training=True)": as_matrix(
-            jacobians["BatchNormalization, training=True"]
+        "Dense-tanh-Dense: block-diagonal": as_matrix(
+            jacobians["Dense-tanh-Dense (no mixing)"][0]
         ),
+        "BatchNormalization (training=True)": as_matrix(normalised_full),
     },
     row_label="output (example, unit)",
     column_label="input (example, feature)",
@@ -413,8 +411,8 @@ gradlab.check("5.3", hessian_of)
 rng = np.random.default_rng(0)
 scales = np.array([4.0, 2.0, 1.0, 0.5, 0.25, 0.1], dtype=np.float32)
 features = (rng.normal(size=(200, 6)) * scales).astype(np.float32)
-true_weights = rng.normal(size=6).astype(np.float32)
-labels = (features @ true_weights + rng.normal(size=200) > 0).astype(np.float32)
+true_weights = 0.5 * rng.normal(size=6).astype(np.float32)
+labels = (features @ true_weights + 2 * rng.normal(size=200) > 0).astype(np.float32)
 
 
 def logistic_loss(weights):
@@ -422,8 +420,10 @@ def logistic_loss(weights):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
 
 
+# Compiled once, because the loop below calls it again and again (section 9 says why).
+logistic_gradient_and_hessian = tf.function(lambda w: gradient_and_hessian(logistic_loss, w))
 start = tf.zeros(6)
-_, start_hessian = gradient_and_hessian(logistic_loss, start)
+_, start_hessian = logistic_gradient_and_hessian(start)
 eigenvalues = np.linalg.eigvalsh(start_hessian.numpy())
 print("Hessian eigenvalues at the start:", np.round(eigenvalues, 4))
 print(f"condition number λmax/λmin = {eigenvalues.max() / eigenvalues.min():.0f}")
@@ -440,16 +440,17 @@ plt.show()
 newton, descent = start, start
 step_size = 1.0 / eigenvalues.max()
 print(f"{'step':>4} {'|g| Newton':>12} {'|g| gradient descent':>22}")
-for step in range(6):
-    newton_gradient, newton_hessian = gradient_and_hessian(logistic_loss, newton)
-    descent_gradient, _ = gradient_and_hessian(logistic_loss, descent)
+for step in range(7):
+    newton_gradient, newton_hessian = logistic_gradient_and_hessian(newton)
+    descent_gradient, _ = logistic_gradient_and_hessian(descent)
     print(f"{step:4d} {tf.norm(newton_gradient):12.2e} {tf.norm(descent_gradient):22.2e}")
     newton = newton - tf.linalg.solve(newton_hessian, newton_gradient[:, None])[:, 0]
     descent = descent - step_size * descent_gradient
 
 # %% [markdown]
-# Newton's gradient norm falls to float32 rounding within a few steps (quadratic
-# convergence, once close); gradient descent's has barely moved. The price is the
+# Newton's gradient norm falls to float32 rounding within six steps: once close, each
+# step roughly squares the error (quadratic convergence). Gradient descent's shrinks by
+# a smaller factor at each step, and is still above 5e-2 after six. The price is the
 # Hessian: n² numbers and, as section 9 measures, far more work than a gradient. For a
 # model with millions of weights that is impossible, which is why the next two
 # sections matter.
@@ -632,13 +633,15 @@ def first_and_best(function, repeats=3):
     return first, min(later)
 
 
-def compare(fast_name, fast, slow_name, slow):
-    """A sentence comparing two measured times, robust to small differences."""
-    if slow > 1.5 * fast:
-        return f"{fast_name} was {slow / fast:.0f}× faster than {slow_name}"
-    if fast > 1.5 * slow:
-        return f"{slow_name} was {fast / slow:.0f}× faster than {fast_name}"
-    return f"{fast_name} and {slow_name} took about the same time"
+def compare(context, first_name, first, second_name, second):
+    """A sentence comparing two measured times; within a factor 1.5 counts as a tie."""
+    if second > 1.5 * first:
+        verdict = f"{first_name} was {second / first:.0f}× faster than {second_name}"
+    elif first > 1.5 * second:
+        verdict = f"{second_name} was {first / second:.0f}× faster than {first_name}"
+    else:
+        verdict = f"{first_name} and {second_name} took about the same time"
+    return f"{context}: {verdict}."
 
 
 keras.utils.set_random_seed(1)
@@ -688,19 +691,20 @@ for name, (first, best) in jacobian_timings.items():
 eager_first, eager_best = jacobian_timings["jacobian, eager, pfor"]
 compiled_first, compiled_best = jacobian_timings["jacobian, tf.function, pfor"]
 print(f"eager: later calls cost {eager_best / eager_first:.0%} of the first call;")
-print(f"tf.function: later calls cost {compiled_best / compiled_first:.0%} of the first call.")
-print(compare("inside tf.function, tape.jacobian", compiled_best, "eager", eager_best) + ".")
+print(f"tf.function: later calls cost {compiled_best / compiled_first:.1%} of the first call.")
+print(compare("tape.jacobian", "tf.function", compiled_best, "eager", eager_best))
 loop_eager = jacobian_timings["jacobian, eager, loop"][1]
 loop_compiled = jacobian_timings["jacobian, tf.function, loop"][1]
-print(compare("In eager mode, pfor", eager_best, "the loop", loop_eager) + ";")
-print(compare("inside tf.function, pfor", compiled_best, "the loop", loop_compiled) + ".")
+print(compare("In eager mode", "pfor", eager_best, "the loop", loop_eager))
+print(compare("Inside tf.function", "pfor", compiled_best, "the loop", loop_compiled))
 
 # %% [markdown]
-# The eager loop runs one Python-driven backward pass per output (32 here), which is
-# why it is the slowest row once the outputs are more than a handful; inside
-# `tf.function` the loop becomes a graph `while_loop` and the gap to `pfor` shrinks or
-# vanishes. The practical rule: compute Jacobians inside `tf.function`, and keep the
-# default `pfor`.
+# The eager loop runs one backward pass per output (32 here), driven from Python, so its
+# time grows with the number of outputs; eager `pfor` instead pays a tracing cost on
+# every call. Which of the two wins in eager mode depends on the size, and the sentence
+# above says which won here. Inside `tf.function` both become graphs that run without
+# Python and are no longer traced on every call. The practical rule: compute Jacobians
+# inside `tf.function`; pfor or loop matters far less than eager or compiled.
 #
 # Second, the full Hessian against one Hessian-vector product, for the loss of a
 # least-squares-like problem (log cosh of the residuals) with n weights, all compiled:
@@ -738,18 +742,18 @@ print(f"largest |H v - HVP| = {agreement:.1e}")
 hessian_best = hessian_timings["full Hessian (400 × 400)"][1]
 forward_best = hessian_timings["HVP, forward-over-backward"][1]
 backward_best = hessian_timings["HVP, backward-over-backward"][1]
-print(compare("One HVP", min(forward_best, backward_best), "the full Hessian", hessian_best) + ".")
+print(compare("n = 400", "one HVP", min(forward_best, backward_best), "the Hessian", hessian_best))
 print(
-    compare("Forward-over-backward", forward_best, "backward-over-backward", backward_best) + "."
+    compare("HVP", "forward-over-backward", forward_best, "backward-over-backward", backward_best)
 )
 
 # %% [markdown]
 # The full Hessian is n = 400 Hessian-vector products done at once (plus 160 000 numbers
 # to store); one HVP is a couple of passes over the data. With a million weights the
 # Hessian would need 4 TB in float32, while an HVP still costs about two gradients. Which
-# HVP variant is faster depends on the function and on TensorFlow's kernels; JAX's and
-# TensorFlow's guides recommend forward-over-backward because it stores less, but measure
-# before you care.
+# HVP variant is faster depends on the function; `ForwardAccumulator`'s documentation
+# presents forward-over-backward as the memory-efficient one (the inner tape does not keep
+# the tangents), so prefer it, and measure if speed matters.
 #
 # ## Summary
 #
