@@ -256,7 +256,7 @@ def _recognise(exercise: Exercise, make: Callable[[], Arguments], got: Any) -> M
         except Exception as error:
             theirs = _Raised.of(error)
         if isinstance(got, _Raised) or isinstance(theirs, _Raised):
-            if got == theirs:
+            if isinstance(got, _Raised) and got == theirs:
                 return mistake
             continue
         if compare(got, theirs, _tolerance(exercise)) is None:
