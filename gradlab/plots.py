@@ -30,10 +30,13 @@ def matrix_images(
     *,
     row_label: str = "output",
     column_label: str = "input",
+    block: tuple[int, int] | None = None,
 ) -> Figure:
     """Matrices (Jacobians, Hessians) side by side as images: zero white, sign by colour.
 
     Each panel has its own symmetric colour scale, so its zeros are always white.
+    ``block=(rows, columns)`` draws grid lines every ``rows`` rows and ``columns``
+    columns, e.g. between the examples of a batch Jacobian.
     """
     figure, all_axes = plt.subplots(
         1, len(matrices), figsize=(4.2 * len(matrices), 3.9), layout="constrained", squeeze=False
@@ -42,6 +45,11 @@ def matrix_images(
         matrix = np.asarray(matrix)
         limit = float(np.abs(matrix).max()) or 1.0
         image = axes.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        if block is not None:
+            for row in range(block[0], matrix.shape[0], block[0]):
+                axes.axhline(row - 0.5, color="0.4", linewidth=0.8)
+            for column in range(block[1], matrix.shape[1], block[1]):
+                axes.axvline(column - 0.5, color="0.4", linewidth=0.8)
         axes.set_title(title, fontsize=10)
         axes.set_xlabel(column_label)
         axes.set_ylabel(row_label)

@@ -201,8 +201,8 @@ print("batch_jacobian == the diagonal blocks:", np.allclose(per_example, diagona
 
 # %% [markdown]
 # The full Jacobian holds 4·2·4·3 = 96 numbers; 72 of them are zero by construction.
-# `batch_jacobian` computes the 24 that matter, and costs about as much as one
-# Jacobian of a single example.
+# `batch_jacobian` computes only the 24 that matter: one backward pass over the batch
+# per output unit (2 here) instead of one per output number (8).
 #
 # ### Exercise 5.2 — per-example Jacobians
 #
@@ -294,9 +294,10 @@ print(
 )
 
 # %% [markdown]
-# The picture shows the full Jacobians as (B·m) × (B·n) matrices: without mixing they
-# are block-diagonal, and `batch_jacobian` is exactly the blocks; with batch
-# normalisation in training mode every block is filled.
+# The picture shows the full Jacobians as (B·m) × (B·n) matrices, one grid cell per
+# pair of examples: without mixing they are block-diagonal, and `batch_jacobian` is
+# exactly the diagonal blocks; with batch normalisation in training mode every block is
+# filled.
 
 # %%
 import matplotlib.pyplot as plt
@@ -318,6 +319,7 @@ figure = plots.matrix_images(
     },
     row_label="output (example, unit)",
     column_label="input (example, feature)",
+    block=(2, 3),
 )
 plt.show()
 
@@ -358,7 +360,9 @@ print("largest |H - Hᵀ|:", tf.reduce_max(tf.abs(hessian - tf.transpose(hessian
 # By hand: H = diag(6x) + [[0, x₂, x₁], [x₂, 0, x₀], [x₁, x₀, 0]] = [[6, 3, 2],
 # [3, 12, 1], [2, 1, 18]]. A Hessian of a smooth function is symmetric (the order of
 # differentiation does not matter), and this one is exactly symmetric. Its rows are
-# the gradients of the gradient's components, so finite differences can check them too:
+# the gradients of the gradient's components, so finite differences can check them too
+# (here exactly: the gradient of a cubic is quadratic, and central differences are exact
+# for quadratics):
 
 
 # %%
@@ -432,8 +436,8 @@ figure = plots.eigenvalue_spectrum(eigenvalues, title="Logistic loss: Hessian ei
 plt.show()
 
 # %% [markdown]
-# All eigenvalues are positive (the loss is convex), but they span a factor of several
-# hundred. Gradient descent with the largest safe step, η = 1/λmax, crawls along the
+# All eigenvalues are positive (the loss is convex), but they span a factor of more
+# than a thousand. Gradient descent with a safe step, η = 1/λmax, crawls along the
 # flat directions; Newton's step rescales each direction by its own curvature:
 
 # %%
@@ -512,7 +516,7 @@ del tape
 # gives one column, one backward pass gives one row. So a full Jacobian of f: ℝⁿ → ℝᵐ
 # costs n forward passes or m backward passes: reverse mode wins for losses (m = 1,
 # n = millions of weights), forward mode for functions with few inputs and many outputs.
-# A JVP never forms J; it costs about one evaluation of f.
+# A JVP never forms J; it costs a small multiple of one evaluation of f.
 #
 # ### Exercise 5.5 — a Jacobian-vector product
 #
@@ -684,7 +688,7 @@ for name, (first, best) in jacobian_timings.items():
 # %% [markdown]
 # Read it in pairs. First, eager `tape.jacobian` against the same call inside
 # `tf.function`. In eager mode `pfor` wraps its loop in a *new* `tf.function` on every
-# call, so every eager call traces again: its later calls cost about as much as its
+# call, so every eager call traces again: its later calls are not much cheaper than its
 # first. A `tf.function` traces once, and its later calls skip all that:
 
 # %%
