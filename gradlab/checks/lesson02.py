@@ -9,7 +9,6 @@ import numpy as np
 
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import tf
-from gradlab.quiet import tensorflow_warnings_hidden
 
 
 def _values(shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5) -> np.ndarray:
@@ -264,15 +263,9 @@ SYMBOLIC = (
 )
 
 
-def _quiet_call(function: Callable, arguments: dict) -> Any:
-    """Call the answer as usual, without TensorFlow's retracing warnings (see quiet.py)."""
-    with tensorflow_warnings_hidden():
-        return function(*arguments.values())
-
-
 def _session_result(function: Callable, arguments: dict) -> Any:
     """Call the answer; refuse a graph tensor, which cannot be compared with numbers."""
-    result = _quiet_call(function, arguments)
+    result = function(*arguments.values())
     if any(tf.is_symbolic_tensor(item) for item in tf.nest.flatten(result)):
         raise TypeError(SYMBOLIC)
     return result
@@ -289,8 +282,7 @@ _LENGTHS = (2, 5, 9)
 def _traced_use(function: Callable, arguments: dict) -> dict:
     """Make the gradient function, call it on vectors of three lengths, count its traces."""
     gradient = function(arguments["f"])
-    with tensorflow_warnings_hidden():
-        gradients = [gradient(_tensor((n,), 50 + n)) for n in _LENGTHS]
+    gradients = [gradient(_tensor((n,), 50 + n)) for n in _LENGTHS]
     count = getattr(gradient, "experimental_get_tracing_count", None)
     if count is None:
         raise TypeError(NOT_A_TF_FUNCTION.format(kind=type(gradient).__name__))
@@ -436,7 +428,6 @@ EXERCISES = [
         "And what does it return when you give it a single source?",
         cases=lambda: _field_cases(as_tensor=True),
         truth=_gradient_truth,
-        run=_quiet_call,
         mistakes=(
             _eager_mistake(_eagerly),
             _list_mistake(_gradient_list, "tf.gradients"),
@@ -482,7 +473,6 @@ EXERCISES = [
         "ones. Which argument replaces those ones with your weights?",
         cases=_weighted_cases,
         truth=_weighted_truth,
-        run=_quiet_call,
         mistakes=(
             Mistake(
                 "forgot grad_ys",
@@ -508,7 +498,6 @@ EXERCISES = [
         "constant for this one differentiation, without rebuilding y?",
         cases=_two_step_cases,
         truth=_partials_truth,
-        run=_quiet_call,
         mistakes=(
             Mistake(
                 "total derivative, not the partial",
@@ -537,7 +526,6 @@ EXERCISES = [
         truth=lambda f, x: f.hessian(np.asarray(x, np.float64)),
         rtol=1e-4,
         atol=1e-5,
-        run=_quiet_call,
         mistakes=(
             Mistake(
                 "differentiated the gradient with tf.gradients",

@@ -14,22 +14,6 @@ from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
 
-def _quietly(function, arguments):
-    """Call ``function`` with TensorFlow's Python warnings held back.
-
-    In eager mode ``tape.jacobian`` wraps its loop in a new ``tf.function``
-    on every call, and TensorFlow warns about the retracing on stderr; a
-    check's verdict should not be buried under that warning.
-    """
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        return function(*arguments.values())
-    finally:
-        logger.setLevel(level)
-
-
 def _tensor(values) -> tf.Tensor:
     return tf.constant(np.asarray(values, dtype=np.float32))
 
@@ -407,7 +391,6 @@ EXERCISES = [
         "method keeps each output separate, and which tensor must the tape watch?",
         cases=_jacobian_cases,
         truth=lambda f, x: f.jacobian(_float64(x)),
-        run=_quietly,
         rtol=1e-5,
         atol=1e-6,
         mistakes=(
@@ -434,7 +417,6 @@ EXERCISES = [
         "Which tape method returns only the (B, m, n) blocks that pair example b with itself?",
         cases=_model_cases,
         truth=_model_truth,
-        run=_quietly,
         rtol=1e-4,
         atol=1e-5,
         mistakes=(
@@ -467,7 +449,6 @@ EXERCISES = [
         "the gradient is computed, and how many times is each tape asked?",
         cases=lambda: _scalar_cases((CUBIC, BOWL, LOGSUMEXP)),
         truth=lambda f, x: f.hessian(_float64(x)),
-        run=_quietly,
         rtol=1e-4,
         atol=1e-4,
         mistakes=(
@@ -500,7 +481,6 @@ EXERCISES = [
         "system in the Hessian H and the gradient g does the step solve?",
         cases=lambda: _scalar_cases((BOWL, CUBIC, ROSENBROCK)),
         truth=_newton_truth,
-        run=_quietly,
         rtol=1e-4,
         atol=1e-4,
         mistakes=(
@@ -530,7 +510,6 @@ EXERCISES = [
         "tangents). What must run inside it, and which of its methods gives J v?",
         cases=_jvp_cases,
         truth=lambda f, x, v: f.jacobian(_float64(x)) @ _float64(v),
-        run=_quietly,
         rtol=1e-5,
         atol=1e-6,
         mistakes=(
@@ -557,7 +536,6 @@ EXERCISES = [
         "along a direction, and which must be inside which?",
         cases=lambda: _scalar_cases((BOWL, CUBIC, LOGSUMEXP), with_direction=True),
         truth=lambda f, x, v: f.hessian(_float64(x)) @ _float64(v),
-        run=_quietly,
         rtol=1e-4,
         atol=1e-4,
         mistakes=(
