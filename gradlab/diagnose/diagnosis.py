@@ -26,7 +26,8 @@ DEFAULT_VANISHING_FLOOR = 1e-12
 DEFAULT_EXPLODING = 1e3
 """A gradient norm above this is exploding."""
 
-_PROBE_SCALES = (1e-3, 0.3)
+_PROBE_SCALES = (1e-3, 0.1, 1.0)
+"""Relative sizes of the random moves: small for smooth losses, large for step functions."""
 
 
 @dataclass
@@ -269,7 +270,9 @@ class _Probe:
         source = self.sources[position].value
         original = tf.convert_to_tensor(source)
         base = np.asarray(original, dtype=np.float64)
-        noise = np.random.default_rng([self.seed, position]).standard_normal(base.shape)
+        noise = np.random.default_rng([self.seed, position, int(scale * 1000)]).standard_normal(
+            base.shape
+        )
         moved = tf.cast(base + scale * (1.0 + np.abs(base)) * noise, original.dtype)
         if not _is_variable(source):
             return self._loss([*values[:position], moved, *values[position + 1 :]])
