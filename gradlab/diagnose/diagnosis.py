@@ -57,8 +57,9 @@ def diagnose(
             called as ``loss(*variables, *inputs)``.
         variables: what you train, each expected to be a trainable
             ``tf.Variable`` (or Keras variable): a list, a dict ``{name:
-            variable}``, or one variable. Default, for a closure: the
-            trainable variables ``loss`` reads.
+            variable}``, or one variable. Default: for a closure, the
+            trainable variables ``loss`` reads; for a function of ``inputs``
+            only, none.
         inputs: tensors that are not variables but whose gradient you want
             (model inputs, constants), as a list, dict or one tensor.
         watch_inputs: whether the tape watches ``inputs`` (as ``tape.watch(x)``
@@ -95,6 +96,8 @@ def diagnose(
        source cannot be moved (an input read by a closure) or the loss is not
        deterministic, the cause is **no recorded path**.
     """
+    if variables is None and _takes_sources(loss) and _given(inputs):
+        variables = []  # a function of its inputs only
     sources = _entries(variables, "variable", loss) + _entries(inputs, "input", None)
     call = _caller(loss, sources)
     if gradients is None:
@@ -139,6 +142,12 @@ def _entries(collection: Any, kind: str, loss: Callable[..., Any] | None) -> lis
         collection = [collection]
     names = _unique([_name_of(value, kind, i) for i, value in enumerate(collection)])
     return [_Source(n, v, kind) for n, v in zip(names, collection, strict=True)]
+
+
+def _given(collection: Any) -> bool:
+    if isinstance(collection, (Mapping, list, tuple)):
+        return len(collection) > 0
+    return collection is not None
 
 
 def _read_variables(loss: Callable[[], Any]) -> tuple[list[str], list[Any]]:

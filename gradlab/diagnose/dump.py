@@ -54,6 +54,11 @@ def dump_debug_info(dump_root: str | os.PathLike[str]) -> Iterator[Path]:
     root.mkdir(parents=True, exist_ok=True)
     for old in root.glob(_DUMP_PREFIX + "*"):
         old.unlink()
+    logger = tf.get_logger()
+    level = logger.level
+    # The dumper warns for every stack frame whose source file it cannot read
+    # ("<frozen runpy>", a notebook cell): noise, not a problem with the dump.
+    logger.setLevel("ERROR")
     tf.debugging.experimental.enable_dump_debug_info(
         str(root), tensor_debug_mode="FULL_HEALTH", circular_buffer_size=-1
     )
@@ -61,6 +66,7 @@ def dump_debug_info(dump_root: str | os.PathLike[str]) -> Iterator[Path]:
         yield root
     finally:
         tf.debugging.experimental.disable_dump_debug_info()
+        logger.setLevel(level)
 
 
 @dataclass(frozen=True)

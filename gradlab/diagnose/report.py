@@ -107,6 +107,9 @@ class SourceDiagnosis:
             return f"{self.name}: ok, norm {self.norm:.3e}"
         return f"{self.name}: {self.verdict}: {self.finding}; try: {self.advice}"
 
+    def __str__(self) -> str:
+        return self.detail
+
     def line(self, name_width: int = 0) -> str:
         """One row of the report: name, shape, norm, verdict and finding."""
         norm = " " * 14 if self.norm is None else f"norm {self.norm:.3e}"
