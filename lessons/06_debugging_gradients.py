@@ -537,6 +537,11 @@ for tag in ("grad_norm/sigmoid/dense_1/kernel", "grad_norm/sigmoid/output/kernel
     print(f"{tag:34}", np.array2string(scalars[tag].values, precision=2))
 
 # %% [markdown]
+# Five steps of SGD later the first layer's gradient is still around 10⁻⁶, while the
+# output layer's is in the units: training does not rescue a network whose gradients
+# vanish. Change the architecture instead.
+
+# %% [markdown]
 # ### Exercise 6.3 — the gradient norm of each layer
 #
 # Write `layer_gradient_norms(model, x, y)`: for the mean squared error of `model(x)`
