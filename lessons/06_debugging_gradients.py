@@ -216,8 +216,23 @@ def price_loss():
 print(diagnose(price_loss, two_heads.trainable_variables))
 
 # %% [markdown]
-# Moving `volume/kernel` leaves the loss exactly as it was, so it is unused. Add the
-# volume head's loss if it should learn, or leave its variables out of the sources.
+# Moving `volume/kernel` leaves the loss exactly as it was, so it is unused. If the
+# volume head should learn, its loss belongs in the total:
+
+# %%
+volume_target = tf.random.normal((8, 1), seed=3)
+
+
+def both_losses():
+    predicted_price, predicted_volume = two_heads(batch)
+    return mse(price_target, predicted_price) + mse(volume_target, predicted_volume)
+
+
+print("both heads in the loss, every gradient healthy:", diagnose(both_losses).ok)
+
+# %% [markdown]
+# (Called without variables, `diagnose` takes the trainable variables the loss reads.)
+# If the head is not meant to learn now, leave its variables out of the sources.
 #
 # | `diagnose` says | What happened | Fix |
 # |---|---|---|
@@ -288,39 +303,57 @@ with tf.GradientTape() as tape:
 grads = tape.gradient(loss, two_heads.trainable_variables)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    optimizer.apply_gradients(zip(grads, two_heads.trainable_variables))
+    optimizer.apply_gradients(zip(grads, two_heads.trainable_variables, strict=True))
 print(f"{caught[0].category.__name__}: {caught[0].message}")
 
 # %% [markdown]
 # ## 3. NaN and inf gradients: the `tf.where` trap and `tf.norm` at 0
 #
-# A common way to "protect" a log is `tf.where`: use `log(p)` where `p > 0`, else 0.
-# The value is fine. The gradient is not:
+# A common way to "protect" a log or a division is `tf.where`: use `log(p)` where
+# `p > 0`, else 0. The values are fine. The gradients are not:
 
 # %%
 p = tf.constant([0.0, 0.5, 1.0])
-with tf.GradientTape() as tape:
-    tape.watch(p)
-    log_or_zero = tf.where(p > 0, tf.math.log(p), 0.0)
-print("value:   ", log_or_zero.numpy())
-print("gradient:", tape.gradient(log_or_zero, p).numpy())
+
+
+def log_or_zero(p):
+    return tf.where(p > 0, tf.math.log(p), 0.0)
+
+
+def reciprocal_or_zero(p):
+    return tf.where(p > 0, 1.0 / p, 0.0)
+
+
+for function in (log_or_zero, reciprocal_or_zero):
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        value = function(p)
+    gradient = tape.gradient(value, p)
+    print(f"{function.__name__:18} value {value.numpy()}  gradient {gradient.numpy()}")
+print(diagnose(log_or_zero, inputs={"p": p}, watch_inputs=True)["p"])
 
 # %% [markdown]
 # Both branches are computed for every element, and backpropagation goes through
 # both. `tf.where` sends a gradient of 0 into the `log` branch at `p = 0`, and `log`
-# multiplies it by its derivative there, 1/0 = inf: 0 × inf = NaN. Any branch that is
-# infinite where it is *not* selected does this (`1/x`, `sqrt` at 0, ...).
+# multiplies it by its derivative there, 1/0 = inf: 0 × inf = NaN. Any branch whose
+# value or derivative is infinite where it is *not* selected does this (`log`, `1/x`,
+# `sqrt` at 0, ...).
 #
 # The fix is a **second `tf.where`, on the input**: give `log` a harmless value where
 # its result is thrown away, so nothing infinite is ever computed.
 
+
 # %%
+def log_or_zero(p):
+    safe_p = tf.where(p > 0, p, 1.0)  # log(1) = 0: finite, and never used
+    return tf.where(p > 0, tf.math.log(safe_p), 0.0)
+
+
 with tf.GradientTape() as tape:
     tape.watch(p)
-    safe_p = tf.where(p > 0, p, 1.0)  # log(1) = 0: finite, and never used
-    log_or_zero = tf.where(p > 0, tf.math.log(safe_p), 0.0)
-print("value:   ", log_or_zero.numpy())
-print("gradient:", tape.gradient(log_or_zero, p).numpy())
+    value = log_or_zero(p)
+print(f"{'double where':18} value {value.numpy()}  gradient {tape.gradient(value, p).numpy()}")
+print(diagnose(log_or_zero, inputs={"p": p}, watch_inputs=True)["p"])
 
 # %% [markdown]
 # The same trap hides in `tf.norm`: the derivative of ‖v‖ is v / ‖v‖, which is 0/0
@@ -387,8 +420,8 @@ try:
     with check_numerics():
         with tf.GradientTape() as tape:
             tape.watch(p)
-            log_or_zero = tf.where(p > 0, tf.math.log(p), 0.0)
-        tape.gradient(log_or_zero, p)
+            value = tf.where(p > 0, tf.math.log(p), 0.0)
+        tape.gradient(value, p)
 except tf.errors.InvalidArgumentError as error:
     print(next(line for line in error.message.splitlines() if "!!!" in line))
 print("after the block, log(-1) =", tf.math.log(tf.constant(-1.0)).numpy(), "(no error)")
@@ -528,9 +561,12 @@ for step in range(5):
         loss = mse_of(sigmoid_net)()
     grads = tape.gradient(loss, sigmoid_net.trainable_variables)
     tensorboard.log_gradients(
-        zip(grads, sigmoid_net.trainable_variables), step, writer=writer, histograms=False
+        zip(grads, sigmoid_net.trainable_variables, strict=True),
+        step,
+        writer=writer,
+        histograms=False,
     )
-    sgd.apply_gradients(zip(grads, sigmoid_net.trainable_variables))
+    sgd.apply_gradients(zip(grads, sigmoid_net.trainable_variables, strict=True))
 writer.flush()
 scalars = tensorboard.read_scalars(log_dir, run=".")
 for tag in ("grad_norm/sigmoid/dense_1/kernel", "grad_norm/sigmoid/output/kernel"):
@@ -614,6 +650,21 @@ print("plain SGD:   ", np.array2string(losses_after_steps(clip=False), precision
 print("clipped to 1:", np.array2string(losses_after_steps(clip=True), precision=4))
 
 # %% [markdown]
+# The clipped gradient points the same way as the original, with norm 1:
+
+# %%
+exploding_net.set_weights(initial_weights)
+with tf.GradientTape() as tape:
+    loss = mse_of(exploding_net)()
+grads = tape.gradient(loss, exploding_net.trainable_variables)
+clipped, global_norm = tf.clip_by_global_norm(grads, 1.0)
+flat = tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
+flat_clipped = tf.concat([tf.reshape(g, [-1]) for g in clipped], axis=0)
+cosine = tf.reduce_sum(flat * flat_clipped) / (tf.norm(flat) * tf.norm(flat_clipped))
+print(f"global norm {global_norm:.4g} -> {tf.linalg.global_norm(clipped):.4g}")
+print(f"cosine between the two directions: {cosine:.4f}")
+
+# %% [markdown]
 # Keras optimizers clip for you, but read the option names carefully: `clipnorm=`
 # clips **each variable's** gradient on its own, `global_clipnorm=` clips them
 # together. Two gradients of norms 5 and 12 (global norm 13), clipped to 1:
@@ -688,6 +739,10 @@ print(
     " gradient:",
     tape.gradient(norms, rows).numpy().astype(float).round(4).tolist(),
 )
+rows_variable = tf.Variable(rows, name="rows")
+for name, norm_of in (("tf.norm", lambda r: tf.norm(r, axis=-1)), ("safe_norm", safe_norm)):
+    found = diagnose(lambda f=norm_of: tf.reduce_sum(f(rows_variable)), [rows_variable])
+    print(f"diagnose, {name:9}: {found['rows'].verdict}")
 
 # %% [markdown]
 # A hand-written gradient is a claim; check it against finite differences with
