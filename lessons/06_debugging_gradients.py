@@ -436,8 +436,10 @@ print("after the block, log(-1) =", tf.math.log(tf.constant(-1.0)).numpy(), "(no
 # `tf.debugging.experimental.enable_dump_debug_info(folder, tensor_debug_mode=
 # "FULL_HEALTH")` records, for every op output, how many elements are NaN, -inf and
 # +inf. `gradlab.diagnose.dump_debug_info(folder)` switches it on for a `with` block
-# and off again after (it is global too). Here is the same gradient inside a
-# `tf.function`:
+# and off again after (it is global too). It also works around a trap: TensorFlow
+# 2.21 crashes (a segmentation fault) when one process dumps into the same folder
+# twice, as re-running a notebook cell would, so each block gets a fresh subfolder.
+# Here is the same gradient inside a `tf.function`:
 
 # %%
 from gradlab.course import lesson
@@ -454,10 +456,11 @@ def where_trap_gradient(p):
     return tape.gradient(loss, p)
 
 
-with dump_debug_info(dump_root):
+with dump_debug_info(dump_root) as dump_folder:
     gradient = where_trap_gradient(tf.constant([0.0, 0.5, 1.0]))
 print("gradient:", gradient.numpy())
-for op in nonfinite_ops(dump_root):
+print("dump:", dump_folder.relative_to(lesson(6).root))
+for op in nonfinite_ops(dump_folder):
     print(" ", op)
 
 # %% [markdown]
@@ -470,7 +473,7 @@ for op in nonfinite_ops(dump_root):
 # %%
 from tensorflow.python.debug.lib.debug_events_reader import DebugDataReader
 
-with DebugDataReader(str(dump_root)) as reader:
+with DebugDataReader(str(dump_folder)) as reader:
     reader.update()
     traces = reader.graph_execution_traces()
 first = traces[0]
@@ -480,7 +483,7 @@ print("its FULL_HEALTH record:", first.debug_tensor_value)
 # %% [markdown]
 # The record is `[tensor id, device, dtype, rank, elements, -inf, +inf, NaN, negative,
 # zero, positive]`. TensorBoard shows the same dump interactively in its Debugger V2
-# tab: `tensorboard --logdir runs/lesson06/debugger`.
+# tab: `tensorboard --logdir` followed by the dump's folder.
 #
 # ## 6. Vanishing gradients, layer by layer
 #

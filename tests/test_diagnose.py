@@ -254,3 +254,31 @@ def test_a_dump_names_the_first_op_with_a_nan_in_a_gradient(tmp_path):
     assert first_nan.elements == 2 and first_nan.nan == 1
     assert len(read_health(root)) > len(bad)
     assert np.isfinite(tf.math.log(tf.constant(2.0)).numpy())  # dumping is off again
+
+
+def _op_callbacks_installed() -> bool:
+    from tensorflow.python.framework import op_callbacks
+
+    return op_callbacks.should_invoke_op_callbacks()
+
+
+def test_check_numerics_and_dumping_are_switched_off_even_when_the_block_raises(tmp_path):
+    assert not _op_callbacks_installed()
+    with pytest.raises(RuntimeError), check_numerics():
+        assert _op_callbacks_installed()
+        raise RuntimeError("inside")
+    assert not _op_callbacks_installed()
+    with pytest.raises(RuntimeError), dump_debug_info(tmp_path / "dump"):
+        assert _op_callbacks_installed()
+        raise RuntimeError("inside")
+    assert not _op_callbacks_installed()
+
+
+def test_dumping_twice_into_one_folder_keeps_only_the_second_dump(tmp_path):
+    with dump_debug_info(tmp_path) as first:
+        tf.math.log(tf.constant([0.0]))
+    with dump_debug_info(tmp_path) as second:  # the same folder twice crashes TensorFlow
+        tf.math.sqrt(tf.constant([4.0]))
+    assert second != first and not first.exists()
+    assert [item.name for item in tmp_path.iterdir()] == [second.name]
+    assert [op.op_type for op in read_health(second)] == ["Sqrt"]

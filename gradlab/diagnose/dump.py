@@ -4,8 +4,9 @@
   ``with`` block only. Every op then checks its outputs, and the first one to
   produce a NaN or an infinity raises ``InvalidArgumentError`` naming itself.
 - :func:`dump_debug_info`: ``tf.debugging.experimental.enable_dump_debug_info``
-  (Debugger V2) for the ``with`` block only, in ``FULL_HEALTH`` mode: for every
-  op output it records how many elements are NaN, -inf and +inf.
+  (Debugger V2) for the ``with`` block only, in ``FULL_HEALTH`` mode, into a
+  fresh subfolder: for every op output it records how many elements are NaN,
+  -inf and +inf.
 - :func:`nonfinite_ops` reads such a dump back with TensorFlow's own
   ``DebugDataReader`` and lists the op outputs that held a NaN or an
   infinity, in the order they ran.
@@ -19,13 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradlab.lazy import tf
 
-_DUMP_PREFIX = "tfdbg_events."
+_DUMP_FOLDER = "dump-"
+_USED_FOLDERS: set[Path] = set()
+"""Folders this process has dumped into: TensorFlow cannot dump into one twice."""
 # FULL_HEALTH debug tensor layout: [tensor id, device id, dtype, rank, element count,
 # -inf count, +inf count, NaN count, negative, zero, positive].
 _ELEMENTS, _NEG_INF, _POS_INF, _NAN = 4, 5, 6, 7
@@ -43,27 +47,38 @@ def check_numerics() -> Iterator[None]:
 
 @contextlib.contextmanager
 def dump_debug_info(dump_root: str | os.PathLike[str]) -> Iterator[Path]:
-    """Write a Debugger V2 dump of every op run inside this block to ``dump_root``.
+    """Write a Debugger V2 dump of every op run inside this block; yield its folder.
 
-    A previous dump in ``dump_root`` (its ``tfdbg_events.*`` files) is removed
-    first, so the folder holds exactly this block's ops. Ops inside a
-    ``tf.function`` are recorded only if the function is traced inside the
-    block. Yields the folder as a :class:`~pathlib.Path`.
+    TensorFlow 2.21 cannot dump into the same folder twice in one process (the
+    second ``enable_dump_debug_info`` crashes the interpreter with a
+    segmentation fault), and a notebook cell is often run twice. So each block
+    writes into a fresh subfolder ``dump-N`` of ``dump_root`` (the first free
+    N not used by this process), after removing the ``dump-*`` folders left by
+    earlier blocks: the yielded folder holds exactly this block's ops. Ops
+    inside a ``tf.function`` are recorded only if the function is traced
+    inside the block.
     """
     root = Path(dump_root)
     root.mkdir(parents=True, exist_ok=True)
-    for old in root.glob(_DUMP_PREFIX + "*"):
-        old.unlink()
+    for old in root.glob(_DUMP_FOLDER + "*"):
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    number = 1
+    while (root / f"{_DUMP_FOLDER}{number}").resolve() in _USED_FOLDERS:
+        number += 1
+    folder = (root / f"{_DUMP_FOLDER}{number}").resolve()
+    _USED_FOLDERS.add(folder)
+    folder.mkdir()
     logger = tf.get_logger()
     level = logger.level
     # The dumper warns for every stack frame whose source file it cannot read
     # ("<frozen runpy>", a notebook cell): noise, not a problem with the dump.
     logger.setLevel("ERROR")
     tf.debugging.experimental.enable_dump_debug_info(
-        str(root), tensor_debug_mode="FULL_HEALTH", circular_buffer_size=-1
+        str(folder), tensor_debug_mode="FULL_HEALTH", circular_buffer_size=-1
     )
     try:
-        yield root
+        yield root / folder.name
     finally:
         tf.debugging.experimental.disable_dump_debug_info()
         logger.setLevel(level)
