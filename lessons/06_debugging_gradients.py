@@ -123,7 +123,7 @@ print(diagnose(clipped_error, [w])["w"])
 
 # %% [markdown]
 # How does `diagnose` know it was NumPy and not an unused variable? It **moves** `w` a
-# little (assigns a random nearby value, then restores it) and evaluates the loss
+# few times (assigns random nearby values, then restores it) and evaluates the loss
 # again. The loss changed, so it depends on `w`, through a path the tape did not
 # record. Ops without a gradient (`tf.round`, `tf.stop_gradient`, a cast to an
 # integer) cut the path in the same way and are reported under the same cause. The
@@ -782,7 +782,7 @@ for name, formula in (
 
 # %% [markdown]
 # Write `softplus(x)` with `@tf.custom_gradient`: the stable value, and the gradient
-# upstream × sigmoid(x). The check compares values and gradients at 0, ±1, ±30, ±89,
+# upstream × sigmoid(x). The check compares values and gradients at 0, ±1, 30, ±89,
 # ±100 and random points.
 
 

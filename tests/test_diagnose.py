@@ -282,3 +282,21 @@ def test_dumping_twice_into_one_folder_keeps_only_the_second_dump(tmp_path):
     assert second != first and not first.exists()
     assert [item.name for item in tmp_path.iterdir()] == [second.name]
     assert [op.op_type for op in read_health(second)] == ["Sqrt"]
+
+
+def test_gradient_flow_draws_one_line_per_network_and_leaves_zeros_out():
+    from gradlab.plots import gradient_flow
+
+    figure = gradient_flow(
+        {"a": {"dense_1": 1e-6, "dense_2": 1e-3}, "b": {"dense_1": 0.0, "dense_2": 2.0}},
+        exploding=1e3,
+    )
+    axes = figure.axes[0]
+    a_line, b_line = axes.lines[:2]
+    np.testing.assert_allclose(a_line.get_ydata(), [1e-6, 1e-3])
+    assert np.isnan(b_line.get_ydata()[0]) and b_line.get_ydata()[1] == 2.0
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == [
+        "a",
+        "b",
+        "exploding (1000)",
+    ]
