@@ -95,11 +95,16 @@ def diagnose(
        an integer); if it never changes, the source is **unused**. When the
        source cannot be moved (an input read by a closure) or the loss is not
        deterministic, the cause is **no recorded path**.
+
+    Telling causes apart calls ``loss`` a few more times per ``None``
+    gradient, so it should have no side effects (call a model with
+    ``training=False`` if its layers update statistics). Variables are always
+    restored to their values, even if ``loss`` raises.
     """
     if variables is None and _takes_sources(loss) and _given(inputs):
         variables = []  # a function of its inputs only
     sources = _entries(variables, "variable", loss) + _entries(inputs, "input", None)
-    call = _caller(loss, sources)
+    call = _caller(loss)
     if gradients is None:
         value, grads = _gradients(call, sources, watch_inputs)
     else:
@@ -215,7 +220,7 @@ class _Caller:
         return self.loss(*values) if self.passes_sources else self.loss()
 
 
-def _caller(loss: Callable[..., Any], sources: list[_Source]) -> _Caller:
+def _caller(loss: Callable[..., Any]) -> _Caller:
     if not callable(loss):
         raise TypeError(f"loss must be a function, got {type(loss).__name__}")
     return _Caller(loss, _takes_sources(loss))
