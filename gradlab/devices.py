@@ -40,6 +40,10 @@ def logical_cpus(count: int) -> list[str]:
     ``count`` logical CPUs that exist (fewer if fewer exist, with a
     :class:`DeviceWarning` explaining why and how to get more).
     """
+    return _logical_cpus(count, stacklevel=3)
+
+
+def _logical_cpus(count: int, stacklevel: int) -> list[str]:
     if count < 1:
         raise ValueError(f"logical_cpus needs a count of at least 1, got {count}")
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -56,7 +60,7 @@ def logical_cpus(count: int) -> list[str]:
             "TensorFlow before gradlab.devices.logical_cpus: restart the kernel (or the "
             "process) and call it first.",
             DeviceWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     return names[:count]
 
@@ -64,7 +68,7 @@ def logical_cpus(count: int) -> list[str]:
 def mirrored_strategy(replicas: int) -> tf.distribute.MirroredStrategy:
     """A ``MirroredStrategy`` over ``replicas`` logical CPUs (fewer if fewer exist, see
     :func:`logical_cpus`). The same devices give the same strategy object."""
-    return _strategy_over(tuple(logical_cpus(replicas)))
+    return _strategy_over(tuple(_logical_cpus(replicas, stacklevel=3)))
 
 
 @functools.cache

@@ -193,6 +193,7 @@ KERAS_LOSS_ADVICE = (
 
 
 def _loss_case(seed: int, local: int, outputs: int, global_batch_size: int) -> dict:
+    strategy()  # split the CPU before these tensors make TensorFlow fix its devices
     rng = np.random.default_rng(seed)
     return {
         "labels": tf.constant(rng.normal(size=(local, outputs)).astype("float32")),
