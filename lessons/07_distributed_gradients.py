@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Gradients across devices with `tf.distribute`
+# # Gradients across devices with tf.distribute
 #
 # When a model is trained on several devices, no device ever computes "the" gradient.
 # Each one — each **replica** — holds a copy of the variables, computes a gradient on
