@@ -108,9 +108,14 @@ for copy in strategy.experimental_local_results(kernel.value):
     print("  a copy on", copy.device)
 
 # %% [markdown]
-# Note: without the device list, `MirroredStrategy()` takes every GPU, or, with none,
-# **only** `CPU:0` — one replica. Pass the logical CPUs explicitly.
-#
+# Without a list, `MirroredStrategy()` takes every GPU, or, when there is none, every
+# logical CPU — here the same four. The lesson passes `CPUS` anyway, so that it mirrors
+# over CPUs even on a machine with a GPU:
+
+# %%
+print("MirroredStrategy() on this machine:", tf.distribute.MirroredStrategy().num_replicas_in_sync)
+
+# %% [markdown]
 # ## 3. Splitting a batch across replicas
 #
 # The usual way to feed replicas is a `tf.data.Dataset` batched by the **global**
@@ -552,12 +557,12 @@ gradlab.check("7.5", log_replica_gradient_norms)
 #   of the whole global batch, computed on the chief from the same data; log per-replica
 #   norms from each worker into its own run.
 # - **`TPUStrategy`**: replicas are TPU cores; `strategy.run` must be inside a
-#   `tf.function` (no eager per-replica code), shapes must be static (`drop_remainder=
-#   True`, so uneven shards never happen), and summaries are best written outside the
-#   step, from values returned by `strategy.run`. The proof is the same: return the
-#   reduced gradients from the step and compare them, on the host, with a CPU gradient
-#   of the same batch — with a looser tolerance, since TPUs multiply in bfloat16 by
-#   default.
+#   `tf.function` (no eager per-replica code), shapes must be static (usually
+#   `drop_remainder=True`, so uneven shards never happen), and summaries are best
+#   written outside the step, from values returned by `strategy.run`. The proof is the
+#   same: return the reduced gradients from the step and compare them, on the host,
+#   with a CPU gradient of the same batch — with a looser tolerance, since TPU matrix
+#   units multiply float32 at reduced (bfloat16-based) precision by default.
 #
 # ## Summary
 #
