@@ -164,8 +164,9 @@ print([int(s.shape[0]) for s in strategy.experimental_local_results(uneven_x)])
 # %%
 per_example = keras.losses.MeanSquaredError(reduction=None)(y_batch[:2], model(x_batch[:2]))
 print("per-example losses:", per_example.numpy())
-print("compute_average_loss:", tf.nn.compute_average_loss(per_example, global_batch_size=8))
-print("sum / 8:             ", tf.reduce_sum(per_example).numpy() / 8)
+share = tf.nn.compute_average_loss(per_example, global_batch_size=GLOBAL_BATCH)
+print("compute_average_loss:", share.numpy())
+print("sum / 8:             ", tf.reduce_sum(per_example).numpy() / GLOBAL_BATCH)
 
 # %% [markdown]
 # ### Exercise 7.1 — one replica's share of the loss
