@@ -20,6 +20,9 @@ def describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(describe(item) for item in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    distributed = _describe_distributed(value)
+    if distributed is not None:
+        return distributed
     kind = _tensor_kind(value)
     if kind is not None:
         return _describe_array(kind, np.asarray(value), value)
@@ -36,6 +39,19 @@ def describe_call(function: str, arguments: Mapping[str, Any]) -> str:
     """``function(name=value, ...)`` with each value described."""
     inside = ", ".join(f"{name}={describe(value)}" for name, value in arguments.items())
     return f"{function}({inside})"
+
+
+def _describe_distributed(value: Any) -> str | None:
+    """A ``tf.distribute`` strategy or per-replica value in one line, not its long repr."""
+    if not type(value).__module__.startswith("tensorflow.python.distribute"):
+        return None
+    replicas = getattr(value, "num_replicas_in_sync", None)
+    if isinstance(replicas, int):
+        return f"{type(value).__name__}({replicas} replicas)"
+    parts = getattr(value, "values", None)
+    if isinstance(parts, tuple):
+        return f"{type(value).__name__}({', '.join(describe(part) for part in parts)})"
+    return None
 
 
 def _tensor_kind(value: Any) -> str | None:

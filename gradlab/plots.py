@@ -244,3 +244,22 @@ def _as_series(norms) -> dict[str, dict[str, float]]:
 
 def _short(layer: str) -> str:
     return layer.rpartition("/")[2] or layer
+
+
+def replica_gradient_norms(
+    steps: np.ndarray,
+    replica_norms: dict[str, np.ndarray],
+    reduced_norms: np.ndarray,
+    *,
+    variable: str = "",
+) -> Figure:
+    """Per-replica gradient norms (thin lines) and the all-reduced one (thick) over steps."""
+    figure, axes = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    for name, norms in replica_norms.items():
+        axes.plot(steps, norms, linewidth=1, alpha=0.8, label=name)
+    axes.plot(steps, reduced_norms, color="black", linewidth=2.5, label="all-reduced (SUM)")
+    axes.set_xlabel("step")
+    axes.set_ylabel(f"gradient norm{f' of {variable}' if variable else ''}")
+    axes.legend(fontsize="small", ncols=2)
+    axes.grid(alpha=0.3)
+    return figure

@@ -12,7 +12,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest
 
 import gradlab  # noqa: F401 - installs the quiet TensorFlow import first
+from gradlab import devices
 from tests.lesson_files import copy_course
+
+# Lesson 7 mirrors over logical CPUs, which can only be made before TensorFlow first runs
+# anything; every exercise check shares this process, so split the CPU before any test.
+devices.logical_cpus(4)
 
 
 def pytest_addoption(parser):
