@@ -86,6 +86,14 @@ def problems(notebook: NotebookNode) -> list[str]:
     return found
 
 
+def _failing_cell(notebook: NotebookNode) -> str:
+    for index, cell in enumerate(notebook.cells):
+        if any(output.output_type == "error" for output in cell.get("outputs", [])):
+            first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return f" (cell {index}: {first_line})"
+    return ""
+
+
 def execute(job: Job, timeout: int = 600) -> NotebookNode:
     """Run every cell of ``job``'s notebook on a fresh kernel; raise if anything went wrong."""
     notebook = nbformat.from_dict(job.notebook)
@@ -102,8 +110,9 @@ def execute(job: Job, timeout: int = 600) -> NotebookNode:
         # The kernel's own log ("running over TCP without encryption") is not the page's.
         client.execute(env=kernel_environment(), stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
-        first_line = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
-        raise ExecutionFailed(f"{job.name}: a cell raised: {first_line}") from None
+        raise ExecutionFailed(
+            f"{job.name}: a cell raised: {error.ename}: {error.evalue}{_failing_cell(notebook)}"
+        ) from None
     found = problems(notebook)
     if found:
         raise ExecutionFailed(f"{job.name}: " + "; ".join(found))
