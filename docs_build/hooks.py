@@ -112,7 +112,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     started = time.perf_counter()
     try:
         executed = notebooks.execute_all(
-            [*_lesson_jobs(catalogue, store), _errata_job(store)], log=log.info
+            [*_lesson_jobs(catalogue, store), _errata_job(store)],
+            log=log.info,
+            kernel_log=store / "kernels.log",
         )
     except notebooks.ExecutionFailed as error:
         raise PluginError(f"executing the notebooks failed: {error}") from None

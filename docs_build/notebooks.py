@@ -13,6 +13,7 @@ stops the build with the notebook and cell that caused it.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import subprocess
@@ -26,6 +27,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
+
+from docs_build.zygote import ForkedKernelManager, Zygote
 
 ROOT = Path(__file__).resolve().parent.parent
 # What TensorFlow's C++ start-up prints when nothing keeps it quiet (as in tests/).
@@ -94,25 +97,39 @@ def _failing_cell(notebook: NotebookNode) -> str:
     return ""
 
 
-def execute(job: Job, timeout: int = 600) -> NotebookNode:
-    """Run every cell of ``job``'s notebook on a fresh kernel; raise if anything went wrong."""
+def execute(job: Job, timeout: int = 600, zygote: Zygote | None = None) -> NotebookNode:
+    """Run every cell of ``job``'s notebook on a fresh kernel; raise if anything went wrong.
+
+    The kernel is forked from ``zygote`` if given (TensorFlow already imported),
+    else started as usual.
+    """
     notebook = nbformat.from_dict(job.notebook)
+    manager = None
+    if zygote is not None:
+        zygote.wait_until_ready()
+        manager = ForkedKernelManager(kernel_name="python3")
+        manager.zygote = zygote
     client = NotebookClient(
         notebook,
+        km=manager,
         timeout=timeout,
         kernel_name="python3",
         allow_errors=False,
         record_timing=False,
+        shutdown_kernel="immediate",
         resources={"metadata": {"path": str(job.cwd)}},
     )
     started = time.perf_counter()
     try:
         # The kernel's own log ("running over TCP without encryption") is not the page's.
-        client.execute(env=kernel_environment(), stderr=subprocess.DEVNULL)
+        client.execute(env=kernel_environment(), stderr=subprocess.DEVNULL, cleanup_kc=True)
     except CellExecutionError as error:
         raise ExecutionFailed(
             f"{job.name}: a cell raised: {error.ename}: {error.evalue}{_failing_cell(notebook)}"
         ) from None
+    finally:
+        # nbclient leaves this registered when a kernel fails to start, then trips on it.
+        atexit.unregister(client._cleanup_kernel)
     found = problems(notebook)
     if found:
         raise ExecutionFailed(f"{job.name}: " + "; ".join(found))
@@ -133,6 +150,12 @@ def cached(path: Path, key: str) -> NotebookNode | None:
     return notebook
 
 
+def forking() -> bool:
+    """Whether kernels are forked from a warm zygote: yes where ``fork`` exists, unless
+    ``$GRADLAB_DOCS_FORK`` is ``0``."""
+    return hasattr(os, "fork") and os.environ.get("GRADLAB_DOCS_FORK", "1") != "0"
+
+
 def jobs_count() -> int:
     """How many kernels run at once: ``$GRADLAB_DOCS_JOBS``, else two (or one on one core)."""
     chosen = os.environ.get("GRADLAB_DOCS_JOBS")
@@ -144,6 +167,7 @@ def jobs_count() -> int:
 def execute_all(
     jobs: Iterable[tuple[Job, Path]],
     log: Callable[[str], None] = print,
+    kernel_log: Path | None = None,
 ) -> dict[str, NotebookNode]:
     """Execute each job not already cached at its path, a few at a time; return all by name.
 
@@ -161,12 +185,21 @@ def execute_all(
     if not pending:
         return results
     workers = jobs_count()
-    log(f"executing {len(pending)} notebook(s), {workers} at a time")
+    kernel_log = kernel_log or Path(os.devnull)
+    zygote = Zygote(kernel_environment(), kernel_log) if forking() else None
+    how = "forked from a process with TensorFlow imported" if zygote else "fresh kernels"
+    log(f"executing {len(pending)} notebook(s), {workers} at a time, {how}")
 
     def run(item: tuple[Job, Path]) -> tuple[str, NotebookNode | Exception]:
         job, path = item
         try:
-            notebook = execute(job)
+            try:
+                notebook = execute(job, zygote=zygote)
+            except RuntimeError as error:
+                if "Kernel died before replying" not in str(error):
+                    raise
+                log(f"{job.name}: the kernel died while starting; trying once more")
+                notebook = execute(job, zygote=zygote)
         except Exception as error:  # reported below, after the other jobs finish
             return job.name, error
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,8 +207,12 @@ def execute_all(
         log(f"executed {job.name} in {notebook.metadata[METADATA_KEY]['seconds']} s")
         return job.name, notebook
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(run, pending))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(run, pending))
+    finally:
+        if zygote is not None:
+            zygote.close()
     failures = [outcome for _, outcome in outcomes if isinstance(outcome, Exception)]
     if failures:
         raise ExecutionFailed("; ".join(str(failure) for failure in failures))
