@@ -10,6 +10,7 @@ lesson table and the errata's lesson links are made from the same catalogue,
 from __future__ import annotations
 
 import copy
+import html as htmllib
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import get_toc
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # MkDocs loads this file by path; its package is beside it
@@ -45,6 +47,9 @@ _CDN_SCRIPTS = re.compile(
     r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->"
     r"|<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*?</script>",
     re.S,
+)
+_HEADING = re.compile(
+    r'<h(?P<level>[1-6]) id="(?P<id>[^"]+)"[^>]*>(?P<body>.*?)</h(?P=level)>', re.S
 )
 _RST_ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj):(?=<code>)")
 _RST_TILDE = re.compile(r"<code>~(?:[\w.]+\.)?(\w+)</code>")
@@ -180,7 +185,31 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     return README_SECTION.sub(lambda match: readme_section(match["title"]), markdown)
 
 
+def toc_of(html: str, depth: int = 3) -> list[dict]:
+    """Table-of-contents tokens for the headings in ``html``, nested by level, as MkDocs wants.
+
+    mkdocs-jupyter builds a lesson's table of contents from its Markdown with
+    inline code removed, so a heading such as "`stop_recording` and ..." gets
+    a different anchor than the page's own heading: read the rendered headings.
+    """
+    root: dict = {"level": 0, "children": []}
+    stack = [root]
+    for match in _HEADING.finditer(html):
+        level = int(match["level"])
+        if level > depth:
+            continue
+        name = htmllib.unescape(re.sub(r"<[^>]+>", "", match["body"])).replace("¶", "").strip()
+        token = {"level": level, "id": match["id"], "name": name, "children": []}
+        while stack[-1]["level"] >= level:
+            stack.pop()
+        stack[-1]["children"].append(token)
+        stack.append(token)
+    return root["children"]
+
+
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if page.file.src_uri.startswith("lessons/"):
+        page.toc = get_toc(toc_of(html))
     html = _CDN_SCRIPTS.sub("", html)
     html = _RST_ROLE.sub("", html)
     return _RST_TILDE.sub(r"<code>\1</code>", html)

@@ -165,6 +165,8 @@ def main() -> None:
     import importlib
 
     log = sys.argv[1] if len(sys.argv) > 1 else os.devnull
+    # What ipykernel sets when a kernel starts, set before matplotlib is preloaded.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for name in PRELOAD:
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
