@@ -14,8 +14,8 @@ import html as htmllib
 import logging
 import os
 import re
+import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -105,7 +105,9 @@ def _lesson_jobs(catalogue: list[Lesson], store: Path) -> list[tuple[notebooks.J
 
 def _errata_job(store: Path) -> tuple[notebooks.Job, Path]:
     source = Path(errata.__file__).read_text(encoding="utf-8")
-    workdir = Path(tempfile.mkdtemp(prefix="gradlab-errata-"))
+    workdir = store / "errata-run"  # the fixes write logs here: start each run empty
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     job = notebooks.Job("errata", errata.notebook(), workdir, notebooks.content_key(source))
     return job, store / "executed" / "errata.ipynb"
 
