@@ -71,7 +71,10 @@ def lesson_uri(lesson: Lesson) -> str:
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     catalogue = lessons(ROOT)
     _state["lessons"] = catalogue
-    entries = [{f"{item.number}. {item.title}": lesson_uri(item)} for item in catalogue]
+    # Nav titles are plain text: drop a title's Markdown code marks.
+    entries = [
+        {f"{item.number}. {item.title.replace('`', '')}": lesson_uri(item)} for item in catalogue
+    ]
     for item in config.nav or []:
         if isinstance(item, dict) and "Lessons" in item:
             item["Lessons"] = entries
