@@ -17,6 +17,8 @@ from gradlab.gradcheck import (
     check_gradients,
     numerical_gradient,
 )
+from gradlab.gradcheck.differences import central_differences
+from gradlab.gradcheck.problem import prepare
 
 MODES = ["full", "fast"]
 
@@ -284,3 +286,24 @@ def test_failing_report_says_what_was_compared_and_what_to_try():
     ):
         assert heading in text
     assert re.search(r"numerical 4\b.*analytical 2\b", text)
+
+
+def test_batched_evaluation_agrees_with_one_at_a_time_including_a_partial_last_batch(rng):
+    loss, weights = tanh_layer_loss(rng)  # 15 elements: 30 evaluations, batches of 7 leave 2
+    problem = prepare(loss, weights, reduction="sum", with_gradients=False)
+
+    one_by_one = central_differences(problem.objective, problem.values, problem.specs, 1e-5, 1)
+    batched = central_differences(problem.objective, problem.values, problem.specs, 1e-5, 7)
+
+    assert (one_by_one.batch, batched.batch) == (1, 7)
+    assert batched.evaluations == 30
+    for single, several in zip(one_by_one.gradients, batched.gradients, strict=True):
+        np.testing.assert_allclose(several, single, rtol=1e-7, atol=1e-12)
+
+
+def test_full_report_says_how_the_evaluations_were_batched(rng):
+    loss, weights = tanh_layer_loss(rng)
+
+    report = check_gradients(loss, weights)
+
+    assert "30 evaluations of f, compiled, in batches of" in str(report)

@@ -60,7 +60,7 @@ def numerical_gradient(f: Callable[..., Any], xs: Any, delta: float | None = Non
     Inputs are promoted to float64 when ``f`` accepts that (a
     :class:`~gradlab.gradcheck.PrecisionWarning` says when it does not). ``f``
     is compiled once with ``tf.function`` and its 2N evaluations run in one
-    ``tf.while_loop``.
+    ``tf.while_loop``, a batch of perturbations per step (``tf.vectorized_map``).
 
     Raises:
         GradcheckDtypeError: an input is not a real floating-point tensor.
@@ -98,7 +98,8 @@ def check_gradients(
             upstream gradient.
         xs: the inputs to differentiate with respect to.
         mode: ``"full"`` compares every element of every input (2N
-            evaluations of ``f``, compiled into one loop); ``"fast"`` compares
+            evaluations of ``f``, compiled into one loop that evaluates a batch
+            of perturbations per step); ``"fast"`` compares
             derivatives along ``directions`` random unit directions (2 eager
             evaluations per direction and one backward pass, whatever the
             size) and, on failure, re-checks each input alone to say which
@@ -254,7 +255,12 @@ def _check_every_element(
         f"every element of {count} input{'s' if count > 1 else ''} ({total:,} values): "
         "tf.GradientTape against central differences"
     )
-    cost = f"{result.evaluations:,} evaluations of f in one tf.function loop and 1 gradient"
+    how = (
+        f"in batches of {result.batch} (tf.vectorized_map)"
+        if result.batch > 1
+        else "one at a time"
+    )
+    cost = f"{result.evaluations:,} evaluations of f, compiled, {how}, and 1 gradient"
     return _Outcome(
         inputs=inputs,
         ok=all(item.ok for item in inputs),

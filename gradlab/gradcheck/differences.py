@@ -58,6 +58,8 @@ class CentralDifferences:
 
     gradients: list[np.ndarray]
     evaluations: int
+    batch: int = 1
+    """Perturbations evaluated per compiled step (1: one at a time)."""
 
 
 @dataclass
@@ -97,16 +99,92 @@ def perturbed_elements(
     return np.concatenate(bases), np.concatenate(pluses), np.concatenate(minuses)
 
 
+CHUNK_BYTES = 1 << 19
+"""About how many bytes of perturbed inputs one batch holds (512 KiB: it stays in cache)."""
+
+MAX_BATCH = 256
+"""The most perturbations evaluated in one batch."""
+
+
+def batch_size(total_size: int) -> int:
+    """How many perturbations to evaluate per batch for inputs of ``total_size`` elements.
+
+    Each perturbation is a full copy of the inputs, so the batch holds
+    ``batch × total_size`` values; keeping that near :data:`CHUNK_BYTES`
+    keeps the batch in cache, where the batched matrix products run fastest.
+    """
+    return int(min(MAX_BATCH, max(4, CHUNK_BYTES // (8 * max(1, total_size)))))
+
+
+def _batched_differences(
+    objective: Callable[..., Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    batch: int,
+) -> Callable[..., Any]:
+    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+
+    ``perturbed`` holds 2N values: element ``j`` (counted over all inputs)
+    at ``x + h`` (index ``2j``) and at ``x - h`` (index ``2j + 1``). A
+    ``tf.while_loop`` takes them ``batch`` at a time: each input is copied
+    ``batch`` times, each copy gets its perturbed value written in, and ``f``
+    runs on the whole batch at once with ``tf.vectorized_map``, which turns
+    its operations into batched ones (a matrix product becomes one product
+    with ``batch`` times as many columns). Per-operation overhead is paid
+    once per batch instead of once per evaluation.
+    """
+    sizes = [spec.size for spec in specs]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    total = 2 * sum(sizes)
+    chunks = -(-total // batch)
+    rows = tf.range(batch)
+
+    def evaluate(*flats: Any) -> Any:
+        inputs = [
+            tf.cast(tf.reshape(flat, spec.shape), dtype)
+            for flat, spec, dtype in zip(flats, specs, dtypes, strict=True)
+        ]
+        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
+
+    def perturbed_copies(flats: Sequence[Any], perturbed: Any, first: Any) -> list[Any]:
+        which = tf.minimum(first + rows, total - 1)  # the last batch repeats the last value
+        element = which // 2
+        values = tf.gather(perturbed, which)
+        copies = []
+        for flat, offset, size in zip(flats, offsets, sizes, strict=True):
+            local = element - offset
+            inside = (local >= 0) & (local < size)
+            local = tf.clip_by_value(local, 0, size - 1)
+            update = tf.where(inside, values, tf.gather(flat, local))
+            tiled = tf.tile(flat[tf.newaxis], [batch, 1])
+            where = tf.stack([rows, local], axis=1)
+            copies.append(tf.tensor_scatter_nd_update(tiled, where, update))
+        return copies
+
+    def run(flat: Any, perturbed: Any) -> Any:
+        flats = tf.split(flat, sizes) if len(sizes) > 1 else [flat]
+
+        def body(chunk: Any, results: Any) -> tuple[Any, Any]:
+            copies = perturbed_copies(flats, perturbed, chunk * batch)
+            values = tf.vectorized_map(lambda args: evaluate(*args), tuple(copies))
+            return chunk + 1, results.write(chunk, values)
+
+        _, results = tf.while_loop(
+            lambda chunk, _: chunk < chunks,
+            body,
+            (tf.constant(0), tf.TensorArray(tf.float64, chunks, element_shape=[batch])),
+        )
+        return tf.reshape(results.stack(), [-1])[:total]
+
+    return run
+
+
 def _difference_loop(
     objective: Callable[..., Any], specs: Sequence[InputSpec], dtypes: Sequence[str]
 ) -> Callable[[Any, Any], Any]:
-    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+    """Like :func:`_batched_differences`, one evaluation per loop step (no batching).
 
-    ``perturbed`` holds 2N values: element ``j`` at ``x + h`` (index ``2j``)
-    and at ``x - h`` (index ``2j + 1``). One ``tf.while_loop`` step per value:
-    it is written into a copy of the flat inputs, which is split back into the
-    inputs, and ``f`` is evaluated. Steps are independent, so TensorFlow
-    runs several at once.
+    The fallback for an ``f`` that ``tf.vectorized_map`` cannot batch.
     """
     sizes = [spec.size for spec in specs]
     total = 2 * sum(sizes)
@@ -148,23 +226,45 @@ def _run_compiled(run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         return tf.function(run, autograph=True)(*args)
 
 
+def _evaluate_perturbations(
+    objective: Callable[..., Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    args: tuple[Any, ...],
+    batch: int,
+) -> tuple[Any, int]:
+    """``f`` at every perturbation, and the batch size used (1 if ``f`` cannot be batched)."""
+    if batch > 1:
+        try:
+            run = _batched_differences(objective, specs, dtypes, batch)
+            return _run_compiled(run, args), batch
+        except Exception:  # f runs, but not batched: evaluate one at a time
+            pass
+    return _run_compiled(_difference_loop(objective, specs, dtypes), args), 1
+
+
 def central_differences(
     objective: Callable[..., Any],
     values: Sequence[Any],
     specs: Sequence[InputSpec],
     step: float,
+    batch: int | None = None,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
     ``f`` is traced once with ``tf.function`` and all 2N evaluations run
-    inside one compiled ``tf.while_loop``: no Python work per element.
+    inside it, ``batch`` perturbations at a time (default: see
+    :func:`batch_size`; ``1`` evaluates them one by one): no Python work per
+    element.
     """
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
     perturbed = np.stack([plus, minus], axis=1).ravel()
     args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
+    if batch is None:
+        batch = batch_size(sum(spec.size for spec in specs))
     try:
-        result = _run_compiled(_difference_loop(objective, specs, dtypes), args)
+        result, batch = _evaluate_perturbations(objective, specs, dtypes, args, batch)
     except GradcheckError:
         raise
     except Exception as error:
@@ -176,7 +276,7 @@ def central_differences(
         ) from error
     at = as_float64(result).reshape(-1, 2)
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(split_like(derivatives, specs), at.size)
+    return CentralDifferences(split_like(derivatives, specs), at.size, batch)
 
 
 def split_like(flat: np.ndarray, specs: Sequence[InputSpec]) -> list[np.ndarray]:
