@@ -18,6 +18,7 @@ from gradlab.gradcheck.compare import (
 )
 from gradlab.gradcheck.differences import (
     EPSILON,
+    CentralDifferences,
     DirectionalDifferences,
     as_float64,
     central_differences,
@@ -255,12 +256,7 @@ def _check_every_element(
         f"every element of {count} input{'s' if count > 1 else ''} ({total:,} values): "
         "tf.GradientTape against central differences"
     )
-    how = (
-        f"in batches of {result.batch} (tf.vectorized_map)"
-        if result.batch > 1
-        else "one at a time"
-    )
-    cost = f"{result.evaluations:,} evaluations of f, compiled, {how}, and 1 gradient"
+    cost = f"{result.evaluations:,} evaluations of f, compiled, {_how_batched(result, problem)}"
     return _Outcome(
         inputs=inputs,
         ok=all(item.ok for item in inputs),
@@ -271,6 +267,27 @@ def _check_every_element(
         values_failed=sum(item.failures for item in inputs),
         cost=cost,
     )
+
+
+def _how_batched(result: CentralDifferences, problem: Problem) -> str:
+    """Say how the full check moved each input."""
+
+    def labels(positions: list[int]) -> str:
+        return ", ".join(problem.specs[i].label for i in positions)
+
+    through = list(result.through_products)
+    direct = [i for i in range(len(problem.specs)) if i not in through]
+    parts = []
+    if through:
+        parts.append(
+            f"{labels(through)} moved through {'its' if len(through) == 1 else 'their'} "
+            "matrix product (rank-one updates of its result: the product is not recomputed)"
+        )
+    if direct and result.batch > 1:
+        parts.append(f"{labels(direct)} moved in batches of {result.batch} (tf.vectorized_map)")
+    elif direct:
+        parts.append(f"{labels(direct)} moved one at a time")
+    return "; ".join(parts) + "; and 1 gradient"
 
 
 def _check_directions(

@@ -8,13 +8,15 @@ not the nominal ``2h``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gradlab.gradcheck.errors import GradcheckError
+from gradlab.gradcheck.linear import TracedObjective, rank_one_values
 from gradlab.gradcheck.problem import InputSpec
 from gradlab.lazy import tf
 
@@ -59,7 +61,9 @@ class CentralDifferences:
     gradients: list[np.ndarray]
     evaluations: int
     batch: int = 1
-    """Perturbations evaluated per compiled step (1: one at a time)."""
+    """Perturbations evaluated per compiled step (1: one at a time; 0: none perturbed directly)."""
+    through_products: tuple[int, ...] = ()
+    """Inputs perturbed through the matrix product that uses them (rank-one updates)."""
 
 
 @dataclass
@@ -249,34 +253,125 @@ def central_differences(
     specs: Sequence[InputSpec],
     step: float,
     batch: int | None = None,
+    *,
+    through_products: bool = True,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
-    ``f`` is traced once with ``tf.function`` and all 2N evaluations run
-    inside it, ``batch`` perturbations at a time (default: see
-    :func:`batch_size`; ``1`` evaluates them one by one): no Python work per
-    element.
+    All 2N evaluations of ``f`` run compiled, many per call, with no Python
+    work per element. An input that ``f`` uses only through one matrix
+    product (a dense layer's kernel) is perturbed through that product's
+    result (see :mod:`gradlab.gradcheck.linear`), unless ``through_products``
+    is False. The other inputs are perturbed directly, ``batch`` at a time
+    (default: see :func:`batch_size`; ``1`` evaluates them one by one).
     """
+    with _tensorflow_warnings_off():
+        return _central_differences(objective, values, specs, step, batch, through_products)
+
+
+@contextlib.contextmanager
+def _tensorflow_warnings_off() -> Iterator[None]:
+    """Hide TensorFlow's Python warnings (retracing, vectorization fallbacks) meant for its
+    own users: the checker traces new functions on purpose and falls back by design."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _central_differences(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    step: float,
+    batch: int | None,
+    through_products: bool,
+) -> CentralDifferences:
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
-    perturbed = np.stack([plus, minus], axis=1).ravel()
-    args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
-    if batch is None:
-        batch = batch_size(sum(spec.size for spec in specs))
-    try:
-        result, batch = _evaluate_perturbations(objective, specs, dtypes, args, batch)
-    except GradcheckError:
-        raise
-    except Exception as error:
-        raise GradcheckError(
-            "the full check compiles f with tf.function, and that failed "
-            f"({type(error).__name__}: {error}). Write f with TensorFlow operations "
-            "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
-            "f eagerly."
-        ) from error
-    at = as_float64(result).reshape(-1, 2)
+    bounds = np.cumsum([0] + [spec.size for spec in specs])
+    at = np.empty((flat.size, 2))
+    done: dict[int, np.ndarray] = {}
+    if through_products and all(dtype == "float64" for dtype in dtypes):
+        done = _through_products(objective, values, specs, flat, plus, minus, bounds)
+    for position, values_of_f in done.items():
+        at[bounds[position] : bounds[position + 1]] = values_of_f.reshape(-1, 2)
+    rest = [i for i in range(len(specs)) if i not in done]
+    used_batch = 0
+    if rest:
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
+        sub_specs = [specs[i] for i in rest]
+        if batch is None:
+            batch = min(batch_size(len(pick)), 2 * len(pick))
+        sub_objective = _holding_others_fixed(objective, values, rest)
+        perturbed = np.stack([plus[pick], minus[pick]], axis=1).ravel()
+        args = (tf.constant(flat[pick], tf.float64), tf.constant(perturbed, tf.float64))
+        try:
+            result, used_batch = _evaluate_perturbations(
+                sub_objective, sub_specs, [dtypes[i] for i in rest], args, batch
+            )
+        except GradcheckError:
+            raise
+        except Exception as error:
+            raise GradcheckError(
+                "the full check compiles f with tf.function, and that failed "
+                f"({type(error).__name__}: {error}). Write f with TensorFlow operations "
+                "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
+                "f eagerly."
+            ) from error
+        at[pick] = as_float64(result).reshape(-1, 2)
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(split_like(derivatives, specs), at.size, batch)
+    return CentralDifferences(
+        split_like(derivatives, specs), at.size, used_batch, tuple(sorted(done))
+    )
+
+
+def _holding_others_fixed(
+    objective: Callable[..., Any], values: Sequence[Any], positions: Sequence[int]
+) -> Callable[..., Any]:
+    """``objective`` of the inputs at ``positions`` only, the others held at ``values``."""
+    if list(positions) == list(range(len(values))):
+        return objective
+
+    def of_some(*chosen: Any) -> Any:
+        inputs = list(values)
+        for position, value in zip(positions, chosen, strict=True):
+            inputs[position] = value
+        return objective(*inputs)
+
+    return of_some
+
+
+def _through_products(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    flat: np.ndarray,
+    plus: np.ndarray,
+    minus: np.ndarray,
+    bounds: np.ndarray,
+) -> dict[int, np.ndarray]:
+    """``f`` at the perturbations of each input used only through a matrix product.
+
+    Returns the 2n values of ``f`` per such input; ``{}`` if ``f`` cannot be
+    traced into a graph this way (then every input is perturbed directly).
+    """
+    try:
+        traced = TracedObjective(objective, specs)
+        uses = [traced.product_use(position) for position in range(len(specs))]
+        found = {}
+        for use in uses:
+            if use is None:
+                continue
+            part = slice(bounds[use.position], bounds[use.position + 1])
+            moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)
+            found[use.position] = rank_one_values(traced, use, values, moves.ravel())
+        return found
+    except Exception:  # anything unexpected: perturb every input directly instead
+        return {}
 
 
 def split_like(flat: np.ndarray, specs: Sequence[InputSpec]) -> list[np.ndarray]:
