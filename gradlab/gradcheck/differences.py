@@ -109,14 +109,22 @@ CHUNK_BYTES = 1 << 19
 MAX_BATCH = 256
 """The most perturbations evaluated in one batch."""
 
+WORTH_BATCHING = 1024
+"""Fewer elements than this are moved one at a time: batching them (tracing
+``tf.vectorized_map``, or an input's own rank-one update) costs more than it
+saves, about 0.1 s against some 50 µs per evaluation."""
+
 
 def batch_size(total_size: int) -> int:
     """How many perturbations to evaluate per batch for inputs of ``total_size`` elements.
 
-    Each perturbation is a full copy of the inputs, so the batch holds
+    1 (one at a time) below :data:`WORTH_BATCHING` elements. Otherwise each
+    perturbation is a full copy of the inputs, so the batch holds
     ``batch × total_size`` values; keeping that near :data:`CHUNK_BYTES`
     keeps the batch in cache, where the batched matrix products run fastest.
     """
+    if total_size < WORTH_BATCHING:
+        return 1
     return int(min(MAX_BATCH, max(4, CHUNK_BYTES // (8 * max(1, total_size)))))
 
 
@@ -254,16 +262,17 @@ def central_differences(
     step: float,
     batch: int | None = None,
     *,
-    through_products: bool = True,
+    through_products: bool | None = None,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
-    All 2N evaluations of ``f`` run compiled, many per call, with no Python
-    work per element. An input that ``f`` uses only through one matrix
-    product (a dense layer's kernel) is perturbed through that product's
-    result (see :mod:`gradlab.gradcheck.linear`), unless ``through_products``
-    is False. The other inputs are perturbed directly, ``batch`` at a time
-    (default: see :func:`batch_size`; ``1`` evaluates them one by one).
+    All 2N evaluations of ``f`` run compiled, with no Python work per
+    element. An input that ``f`` uses only through one matrix product (a
+    dense layer's kernel) is moved through that product's result (see
+    :mod:`gradlab.gradcheck.linear`) if ``through_products`` is True, or by
+    default if it has at least :data:`WORTH_BATCHING` elements. The other
+    inputs are moved directly, ``batch`` at a time (default: see
+    :func:`batch_size`; ``1`` evaluates them one by one).
     """
     with _tensorflow_warnings_off():
         return _central_differences(objective, values, specs, step, batch, through_products)
@@ -288,15 +297,16 @@ def _central_differences(
     specs: Sequence[InputSpec],
     step: float,
     batch: int | None,
-    through_products: bool,
+    through_products: bool | None,
 ) -> CentralDifferences:
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
     done: dict[int, np.ndarray] = {}
-    if through_products and all(dtype == "float64" for dtype in dtypes):
-        done = _through_products(objective, values, specs, flat, plus, minus, bounds)
+    if through_products is not False and all(dtype == "float64" for dtype in dtypes):
+        smallest = 0 if through_products else WORTH_BATCHING
+        done = _through_products(objective, values, specs, flat, plus, minus, bounds, smallest)
     for position, values_of_f in done.items():
         at[bounds[position] : bounds[position + 1]] = values_of_f.reshape(-1, 2)
     rest = [i for i in range(len(specs)) if i not in done]
@@ -353,18 +363,22 @@ def _through_products(
     plus: np.ndarray,
     minus: np.ndarray,
     bounds: np.ndarray,
+    smallest: int,
 ) -> dict[int, np.ndarray]:
     """``f`` at the perturbations of each input used only through a matrix product.
 
+    Inputs with fewer than ``smallest`` elements are left to be moved directly.
     Returns the 2n values of ``f`` per such input; ``{}`` if ``f`` cannot be
     traced into a graph this way (then every input is perturbed directly).
     """
+    if all(spec.size < smallest for spec in specs):
+        return {}
     try:
         traced = TracedObjective(objective, specs)
         uses = [traced.product_use(position) for position in range(len(specs))]
         found = {}
         for use in uses:
-            if use is None:
+            if use is None or specs[use.position].size < smallest:
                 continue
             part = slice(bounds[use.position], bounds[use.position + 1])
             moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)

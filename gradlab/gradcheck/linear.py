@@ -33,6 +33,9 @@ from gradlab.lazy import tf
 CHUNK_BYTES = 1 << 22
 """About how many bytes of perturbed products one call evaluates (4 MiB)."""
 
+MAX_PRODUCT_SIZE = 1 << 17
+"""Larger products are not copied per perturbation: their input is moved directly."""
+
 
 @dataclass(frozen=True)
 class ProductUse:
@@ -99,6 +102,9 @@ class TracedObjective:
         op = consumers[0]
         if op.type != "MatMul" or op.get_attr("T") != tf.float64:
             return None
+        product = op.outputs[0].shape
+        if not product.is_fully_defined() or product.num_elements() > MAX_PRODUCT_SIZE:
+            return None
         left, right = op.inputs[0], op.inputs[1]
         if (left is placeholder) == (right is placeholder):  # not read, or read twice (X @ X)
             return None
@@ -129,7 +135,7 @@ def rank_one_values(
     shape = tuple(use.product.shape)
     columns = int(values[use.position].shape[1])
     total = displacements.size
-    batch = int(min(total, max(16, CHUNK_BYTES // (8 * max(1, int(np.prod(shape)))))))
+    batch = int(min(total, max(4, CHUNK_BYTES // (8 * max(1, int(np.prod(shape)))))))
     chunk = _chunk_function(traced, use, columns, batch)
     moves = tf.constant(displacements, tf.float64)
     arguments = [*values, *traced.wrapped.captured_inputs]
