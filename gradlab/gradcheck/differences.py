@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradlab.gradcheck.errors import GradcheckError
-from gradlab.gradcheck.linear import TracedObjective, rank_one_values
+from gradlab.gradcheck.linear import ProductUse, TracedObjective, rank_one_values
 from gradlab.gradcheck.problem import InputSpec
 from gradlab.lazy import tf
 
@@ -299,44 +299,93 @@ def _central_differences(
     batch: int | None,
     through_products: bool | None,
 ) -> CentralDifferences:
+    """Move the inputs read through a product through it, the others directly."""
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
-    done: dict[int, np.ndarray] = {}
+    traced, uses = None, {}
     if through_products is not False and all(dtype == "float64" for dtype in dtypes):
         smallest = 0 if through_products else WORTH_BATCHING
-        done = _through_products(objective, values, specs, flat, plus, minus, bounds, smallest)
-    for position, values_of_f in done.items():
-        at[bounds[position] : bounds[position + 1]] = values_of_f.reshape(-1, 2)
-    rest = [i for i in range(len(specs)) if i not in done]
-    used_batch = 0
-    if rest:
-        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
-        sub_specs = [specs[i] for i in rest]
-        if batch is None:
-            batch = min(batch_size(len(pick)), 2 * len(pick))
-        sub_objective = _holding_others_fixed(objective, values, rest)
-        perturbed = np.stack([plus[pick], minus[pick]], axis=1).ravel()
-        args = (tf.constant(flat[pick], tf.float64), tf.constant(perturbed, tf.float64))
+        traced, uses = _product_uses(objective, specs, smallest)
+
+    def direct(positions: list[int]) -> tuple[np.ndarray, int]:
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
+        return pick, _move_directly(
+            objective, values, specs, dtypes, positions, flat, plus, minus, pick, batch
+        )
+
+    def through(position: int) -> np.ndarray:
+        part = slice(bounds[position], bounds[position + 1])
+        moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)
+        return rank_one_values(traced, uses[position], values, moves.ravel())
+
+    done = []
+    for position in uses:
         try:
-            result, used_batch = _evaluate_perturbations(
-                sub_objective, sub_specs, [dtypes[i] for i in rest], args, batch
-            )
-        except GradcheckError:
-            raise
-        except Exception as error:
-            raise GradcheckError(
-                "the full check compiles f with tf.function, and that failed "
-                f"({type(error).__name__}: {error}). Write f with TensorFlow operations "
-                "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
-                "f eagerly."
-            ) from error
-        at[pick] = as_float64(result).reshape(-1, 2)
+            at[bounds[position] : bounds[position + 1]] = through(position).reshape(-1, 2)
+        except Exception:  # anything unexpected: this input is moved directly instead
+            continue
+        done.append(position)
+    used_batch = 0
+    rest = [i for i in range(len(specs)) if i not in done]
+    if rest:
+        pick, (values_of_f, used_batch) = direct(rest)
+        at[pick] = values_of_f
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(
-        split_like(derivatives, specs), at.size, used_batch, tuple(sorted(done))
-    )
+    return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(done))
+
+
+def _product_uses(
+    objective: Callable[..., Any], specs: Sequence[InputSpec], smallest: int
+) -> tuple[TracedObjective | None, dict[int, ProductUse]]:
+    """The inputs (of at least ``smallest`` elements) that ``f`` reads only through a product."""
+    if all(spec.size < smallest for spec in specs):
+        return None, {}
+    try:
+        traced = TracedObjective(objective, specs)
+        uses = {i: traced.product_use(i) for i, spec in enumerate(specs) if spec.size >= smallest}
+    except Exception:  # f cannot be traced this way: move every input directly
+        return None, {}
+    return traced, {i: use for i, use in uses.items() if use is not None}
+
+
+def _move_directly(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    positions: list[int],
+    flat: np.ndarray,
+    plus: np.ndarray,
+    minus: np.ndarray,
+    pick: np.ndarray,
+    batch: int | None,
+) -> tuple[np.ndarray, int]:
+    """``f`` at ``x ± h`` for the elements ``pick`` of the inputs at ``positions``, as (n, 2)."""
+    if batch is None:
+        batch = min(batch_size(len(pick)), 2 * len(pick))
+    sub_objective = _holding_others_fixed(objective, values, positions)
+    perturbed = np.stack([plus[pick], minus[pick]], axis=1).ravel()
+    args = (tf.constant(flat[pick], tf.float64), tf.constant(perturbed, tf.float64))
+    try:
+        result, used = _evaluate_perturbations(
+            sub_objective,
+            [specs[i] for i in positions],
+            [dtypes[i] for i in positions],
+            args,
+            batch,
+        )
+    except GradcheckError:
+        raise
+    except Exception as error:
+        raise GradcheckError(
+            "the full check compiles f with tf.function, and that failed "
+            f"({type(error).__name__}: {error}). Write f with TensorFlow operations "
+            "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
+            "f eagerly."
+        ) from error
+    return as_float64(result).reshape(-1, 2), used
 
 
 def _holding_others_fixed(
@@ -353,39 +402,6 @@ def _holding_others_fixed(
         return objective(*inputs)
 
     return of_some
-
-
-def _through_products(
-    objective: Callable[..., Any],
-    values: Sequence[Any],
-    specs: Sequence[InputSpec],
-    flat: np.ndarray,
-    plus: np.ndarray,
-    minus: np.ndarray,
-    bounds: np.ndarray,
-    smallest: int,
-) -> dict[int, np.ndarray]:
-    """``f`` at the perturbations of each input used only through a matrix product.
-
-    Inputs with fewer than ``smallest`` elements are left to be moved directly.
-    Returns the 2n values of ``f`` per such input; ``{}`` if ``f`` cannot be
-    traced into a graph this way (then every input is perturbed directly).
-    """
-    if all(spec.size < smallest for spec in specs):
-        return {}
-    try:
-        traced = TracedObjective(objective, specs)
-        uses = [traced.product_use(position) for position in range(len(specs))]
-        found = {}
-        for use in uses:
-            if use is None or specs[use.position].size < smallest:
-                continue
-            part = slice(bounds[use.position], bounds[use.position + 1])
-            moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)
-            found[use.position] = rank_one_values(traced, use, values, moves.ravel())
-        return found
-    except Exception:  # anything unexpected: perturb every input directly instead
-        return {}
 
 
 def split_like(flat: np.ndarray, specs: Sequence[InputSpec]) -> list[np.ndarray]:
