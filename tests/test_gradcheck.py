@@ -17,6 +17,8 @@ from gradlab.gradcheck import (
     check_gradients,
     numerical_gradient,
 )
+from gradlab.gradcheck.differences import central_differences
+from gradlab.gradcheck.problem import prepare
 
 MODES = ["full", "fast"]
 
@@ -284,3 +286,105 @@ def test_failing_report_says_what_was_compared_and_what_to_try():
     ):
         assert heading in text
     assert re.search(r"numerical 4\b.*analytical 2\b", text)
+
+
+def test_batched_evaluation_agrees_with_one_at_a_time_including_a_partial_last_batch(rng):
+    loss, weights = tanh_layer_loss(rng)  # 15 elements: 30 evaluations, batches of 7 leave 2
+    problem = prepare(loss, weights, reduction="sum", with_gradients=False)
+
+    one_by_one = central_differences(problem.objective, problem.values, problem.specs, 1e-5, 1)
+    batched = central_differences(problem.objective, problem.values, problem.specs, 1e-5, 7)
+
+    assert (one_by_one.batch, batched.batch) == (1, 7)
+    assert batched.evaluations == 30
+    for single, several in zip(one_by_one.gradients, batched.gradients, strict=True):
+        np.testing.assert_allclose(several, single, rtol=1e-7, atol=1e-12)
+
+
+def test_full_report_says_how_each_input_was_moved(rng):
+    x = tf.constant(rng.standard_normal((6, 4)))
+
+    def loss(kernel, bias):
+        return tf.reduce_sum(tf.tanh(x @ kernel + bias) ** 2)
+
+    xs = [tf.constant(rng.standard_normal((4, 300))), tf.constant(rng.standard_normal(300))]
+
+    cost = str(check_gradients(loss, xs)).splitlines()[6]
+
+    assert cost.startswith(
+        "  cost       3,000 evaluations of f, compiled, input 0 moved through its"
+    )
+    assert "input 1 moved one at a time" in cost
+
+
+def products_in_every_layout(rng):
+    """A loss reading four matrices, each only through one product, in the four layouts."""
+    a = tf.constant(rng.standard_normal((5, 4)))
+    b = tf.constant(rng.standard_normal((3, 5)))
+
+    def loss(right, right_t, left, left_t):
+        z1 = tf.tanh(a @ right)  # (5, 3): a @ X
+        z2 = tf.tanh(tf.matmul(a, right_t, transpose_b=True))  # (5, 3): a @ Xᵀ
+        z3 = tf.sin(left @ b)  # (2, 5): X @ b
+        z4 = tf.sin(tf.matmul(left_t, b, transpose_a=True, transpose_b=True))  # (2, 3): Xᵀ @ bᵀ
+        return tf.reduce_sum(z1 * z2) + tf.reduce_sum(z3**2) + tf.reduce_sum(tf.exp(z4))
+
+    shapes = [(4, 3), (3, 4), (2, 3), (5, 2)]
+    return loss, [tf.constant(rng.standard_normal(shape)) for shape in shapes]
+
+
+def test_inputs_read_through_a_matrix_product_are_moved_through_it_with_the_same_result(rng):
+    loss, xs = products_in_every_layout(rng)
+    problem = prepare(loss, xs, reduction="sum", with_gradients=False)
+    args = (problem.objective, problem.values, problem.specs, 1e-5)
+
+    through = central_differences(*args, through_products=True)
+    direct = central_differences(*args, 1, through_products=False)
+
+    assert through.through_products == (0, 1, 2, 3)
+    assert direct.through_products == ()
+    for moved_product, moved_input in zip(through.gradients, direct.gradients, strict=True):
+        np.testing.assert_allclose(moved_product, moved_input, rtol=1e-7, atol=1e-10)
+
+
+def test_an_input_read_twice_or_by_another_operation_is_moved_directly(rng):
+    x = tf.constant(rng.standard_normal((3, 3)))
+    problem = prepare(
+        lambda w, v: tf.reduce_sum(tf.tanh(w @ w)) + tf.reduce_sum(tf.exp(v @ x) * v),
+        [x, x],
+        reduction="sum",
+        with_gradients=False,
+    )
+
+    result = central_differences(
+        problem.objective, problem.values, problem.specs, 1e-5, through_products=True
+    )
+
+    assert result.through_products == ()
+
+
+def test_full_mode_names_the_wrong_element_of_a_kernel_moved_through_its_product(rng):
+    x = tf.constant(rng.standard_normal((6, 4)))
+
+    @tf.custom_gradient
+    def tanh_wrong_in_column_2(z):
+        y = tf.tanh(z)
+
+        def gradient(dy):
+            right = dy * (1 - y * y)
+            return (
+                right
+                + tf.one_hot(2, 300, dtype=z.dtype) * tf.one_hot(0, 6, dtype=z.dtype)[:, None]
+            )
+
+        return y, gradient
+
+    def loss(kernel):
+        return tf.reduce_sum(tanh_wrong_in_column_2(x @ kernel))
+
+    report = check_gradients(loss, [tf.constant(rng.standard_normal((4, 300)))])
+
+    assert not report.ok
+    assert report.inputs[0].worst.index[1] == 2
+    assert report.inputs[0].failures == 4
+    assert "input 0 moved through its matrix product" in str(report)

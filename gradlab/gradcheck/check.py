@@ -18,6 +18,7 @@ from gradlab.gradcheck.compare import (
 )
 from gradlab.gradcheck.differences import (
     EPSILON,
+    CentralDifferences,
     DirectionalDifferences,
     as_float64,
     central_differences,
@@ -60,7 +61,7 @@ def numerical_gradient(f: Callable[..., Any], xs: Any, delta: float | None = Non
     Inputs are promoted to float64 when ``f`` accepts that (a
     :class:`~gradlab.gradcheck.PrecisionWarning` says when it does not). ``f``
     is compiled once with ``tf.function`` and its 2N evaluations run in one
-    ``tf.while_loop``.
+    ``tf.while_loop``, a batch of perturbations per step (``tf.vectorized_map``).
 
     Raises:
         GradcheckDtypeError: an input is not a real floating-point tensor.
@@ -98,7 +99,8 @@ def check_gradients(
             upstream gradient.
         xs: the inputs to differentiate with respect to.
         mode: ``"full"`` compares every element of every input (2N
-            evaluations of ``f``, compiled into one loop); ``"fast"`` compares
+            evaluations of ``f``, compiled into one loop that evaluates a batch
+            of perturbations per step); ``"fast"`` compares
             derivatives along ``directions`` random unit directions (2 eager
             evaluations per direction and one backward pass, whatever the
             size) and, on failure, re-checks each input alone to say which
@@ -254,7 +256,7 @@ def _check_every_element(
         f"every element of {count} input{'s' if count > 1 else ''} ({total:,} values): "
         "tf.GradientTape against central differences"
     )
-    cost = f"{result.evaluations:,} evaluations of f in one tf.function loop and 1 gradient"
+    cost = f"{result.evaluations:,} evaluations of f, compiled, {_how_batched(result, problem)}"
     return _Outcome(
         inputs=inputs,
         ok=all(item.ok for item in inputs),
@@ -265,6 +267,27 @@ def _check_every_element(
         values_failed=sum(item.failures for item in inputs),
         cost=cost,
     )
+
+
+def _how_batched(result: CentralDifferences, problem: Problem) -> str:
+    """Say how the full check moved each input."""
+
+    def labels(positions: list[int]) -> str:
+        return ", ".join(problem.specs[i].label for i in positions)
+
+    through = list(result.through_products)
+    direct = [i for i in range(len(problem.specs)) if i not in through]
+    parts = []
+    if through:
+        parts.append(
+            f"{labels(through)} moved through {'its' if len(through) == 1 else 'their'} "
+            "matrix product (rank-one updates of its result: the product is not recomputed)"
+        )
+    if direct and result.batch > 1:
+        parts.append(f"{labels(direct)} moved in batches of {result.batch} (tf.vectorized_map)")
+    elif direct:
+        parts.append(f"{labels(direct)} moved one at a time")
+    return "; ".join(parts) + "; and 1 gradient"
 
 
 def _check_directions(

@@ -8,13 +8,15 @@ not the nominal ``2h``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gradlab.gradcheck.errors import GradcheckError
+from gradlab.gradcheck.linear import ProductUse, TracedObjective, rank_one_values
 from gradlab.gradcheck.problem import InputSpec
 from gradlab.lazy import tf
 
@@ -58,6 +60,10 @@ class CentralDifferences:
 
     gradients: list[np.ndarray]
     evaluations: int
+    batch: int = 1
+    """Perturbations evaluated per compiled step (1: one at a time; 0: none perturbed directly)."""
+    through_products: tuple[int, ...] = ()
+    """Inputs perturbed through the matrix product that uses them (rank-one updates)."""
 
 
 @dataclass
@@ -97,16 +103,100 @@ def perturbed_elements(
     return np.concatenate(bases), np.concatenate(pluses), np.concatenate(minuses)
 
 
+CHUNK_BYTES = 1 << 19
+"""About how many bytes of perturbed inputs one batch holds (512 KiB: it stays in cache)."""
+
+MAX_BATCH = 256
+"""The most perturbations evaluated in one batch."""
+
+WORTH_BATCHING = 1024
+"""Fewer elements than this are moved one at a time: batching them (tracing
+``tf.vectorized_map``, or an input's own rank-one update) costs more than it
+saves, about 0.1 s against some 50 µs per evaluation."""
+
+
+def batch_size(total_size: int) -> int:
+    """How many perturbations to evaluate per batch for inputs of ``total_size`` elements.
+
+    1 (one at a time) below :data:`WORTH_BATCHING` elements. Otherwise each
+    perturbation is a full copy of the inputs, so the batch holds
+    ``batch × total_size`` values; keeping that near :data:`CHUNK_BYTES`
+    keeps the batch in cache, where the batched matrix products run fastest.
+    """
+    if total_size < WORTH_BATCHING:
+        return 1
+    return int(min(MAX_BATCH, max(4, CHUNK_BYTES // (8 * max(1, total_size)))))
+
+
+def _batched_differences(
+    objective: Callable[..., Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    batch: int,
+) -> Callable[..., Any]:
+    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+
+    ``perturbed`` holds 2N values: element ``j`` (counted over all inputs)
+    at ``x + h`` (index ``2j``) and at ``x - h`` (index ``2j + 1``). A
+    ``tf.while_loop`` takes them ``batch`` at a time: each input is copied
+    ``batch`` times, each copy gets its perturbed value written in, and ``f``
+    runs on the whole batch at once with ``tf.vectorized_map``, which turns
+    its operations into batched ones (a matrix product becomes one product
+    with ``batch`` times as many columns). Per-operation overhead is paid
+    once per batch instead of once per evaluation.
+    """
+    sizes = [spec.size for spec in specs]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    total = 2 * sum(sizes)
+    chunks = -(-total // batch)
+    rows = tf.range(batch)
+
+    def evaluate(*flats: Any) -> Any:
+        inputs = [
+            tf.cast(tf.reshape(flat, spec.shape), dtype)
+            for flat, spec, dtype in zip(flats, specs, dtypes, strict=True)
+        ]
+        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
+
+    def perturbed_copies(flats: Sequence[Any], perturbed: Any, first: Any) -> list[Any]:
+        which = tf.minimum(first + rows, total - 1)  # the last batch repeats the last value
+        element = which // 2
+        values = tf.gather(perturbed, which)
+        copies = []
+        for flat, offset, size in zip(flats, offsets, sizes, strict=True):
+            local = element - offset
+            inside = (local >= 0) & (local < size)
+            local = tf.clip_by_value(local, 0, size - 1)
+            update = tf.where(inside, values, tf.gather(flat, local))
+            tiled = tf.tile(flat[tf.newaxis], [batch, 1])
+            where = tf.stack([rows, local], axis=1)
+            copies.append(tf.tensor_scatter_nd_update(tiled, where, update))
+        return copies
+
+    def run(flat: Any, perturbed: Any) -> Any:
+        flats = tf.split(flat, sizes) if len(sizes) > 1 else [flat]
+
+        def body(chunk: Any, results: Any) -> tuple[Any, Any]:
+            copies = perturbed_copies(flats, perturbed, chunk * batch)
+            values = tf.vectorized_map(lambda args: evaluate(*args), tuple(copies))
+            return chunk + 1, results.write(chunk, values)
+
+        _, results = tf.while_loop(
+            lambda chunk, _: chunk < chunks,
+            body,
+            (tf.constant(0), tf.TensorArray(tf.float64, chunks, element_shape=[batch])),
+        )
+        return tf.reshape(results.stack(), [-1])[:total]
+
+    return run
+
+
 def _difference_loop(
     objective: Callable[..., Any], specs: Sequence[InputSpec], dtypes: Sequence[str]
 ) -> Callable[[Any, Any], Any]:
-    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+    """Like :func:`_batched_differences`, one evaluation per loop step (no batching).
 
-    ``perturbed`` holds 2N values: element ``j`` at ``x + h`` (index ``2j``)
-    and at ``x - h`` (index ``2j + 1``). One ``tf.while_loop`` step per value:
-    it is written into a copy of the flat inputs, which is split back into the
-    inputs, and ``f`` is evaluated. Steps are independent, so TensorFlow
-    runs several at once.
+    The fallback for an ``f`` that ``tf.vectorized_map`` cannot batch.
     """
     sizes = [spec.size for spec in specs]
     total = 2 * sum(sizes)
@@ -148,23 +238,144 @@ def _run_compiled(run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         return tf.function(run, autograph=True)(*args)
 
 
+def _evaluate_perturbations(
+    objective: Callable[..., Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    args: tuple[Any, ...],
+    batch: int,
+) -> tuple[Any, int]:
+    """``f`` at every perturbation, and the batch size used (1 if ``f`` cannot be batched)."""
+    if batch > 1:
+        try:
+            run = _batched_differences(objective, specs, dtypes, batch)
+            return _run_compiled(run, args), batch
+        except Exception:  # f runs, but not batched: evaluate one at a time
+            pass
+    return _run_compiled(_difference_loop(objective, specs, dtypes), args), 1
+
+
 def central_differences(
     objective: Callable[..., Any],
     values: Sequence[Any],
     specs: Sequence[InputSpec],
     step: float,
+    batch: int | None = None,
+    *,
+    through_products: bool | None = None,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
-    ``f`` is traced once with ``tf.function`` and all 2N evaluations run
-    inside one compiled ``tf.while_loop``: no Python work per element.
+    All 2N evaluations of ``f`` run compiled, with no Python work per
+    element. An input that ``f`` uses only through one matrix product (a
+    dense layer's kernel) is moved through that product's result (see
+    :mod:`gradlab.gradcheck.linear`) if ``through_products`` is True, or by
+    default if it has at least :data:`WORTH_BATCHING` elements. The other
+    inputs are moved directly, ``batch`` at a time (default: see
+    :func:`batch_size`; ``1`` evaluates them one by one).
     """
+    with _tensorflow_warnings_off():
+        return _central_differences(objective, values, specs, step, batch, through_products)
+
+
+@contextlib.contextmanager
+def _tensorflow_warnings_off() -> Iterator[None]:
+    """Hide TensorFlow's Python warnings (retracing, vectorization fallbacks) meant for its
+    own users: the checker traces new functions on purpose and falls back by design."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _central_differences(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    step: float,
+    batch: int | None,
+    through_products: bool | None,
+) -> CentralDifferences:
+    """Move the inputs read through a product through it, the others directly."""
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
-    perturbed = np.stack([plus, minus], axis=1).ravel()
-    args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
+    bounds = np.cumsum([0] + [spec.size for spec in specs])
+    at = np.empty((flat.size, 2))
+    traced, uses = None, {}
+    if through_products is not False and all(dtype == "float64" for dtype in dtypes):
+        smallest = 0 if through_products else WORTH_BATCHING
+        traced, uses = _product_uses(objective, specs, smallest)
+
+    def direct(positions: list[int]) -> tuple[np.ndarray, int]:
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
+        return pick, _move_directly(
+            objective, values, specs, dtypes, positions, flat, plus, minus, pick, batch
+        )
+
+    def through(position: int) -> np.ndarray:
+        part = slice(bounds[position], bounds[position + 1])
+        moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)
+        return rank_one_values(traced, uses[position], values, moves.ravel())
+
+    done = []
+    for position in uses:
+        try:
+            at[bounds[position] : bounds[position + 1]] = through(position).reshape(-1, 2)
+        except Exception:  # anything unexpected: this input is moved directly instead
+            continue
+        done.append(position)
+    used_batch = 0
+    rest = [i for i in range(len(specs)) if i not in done]
+    if rest:
+        pick, (values_of_f, used_batch) = direct(rest)
+        at[pick] = values_of_f
+    derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
+    return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(done))
+
+
+def _product_uses(
+    objective: Callable[..., Any], specs: Sequence[InputSpec], smallest: int
+) -> tuple[TracedObjective | None, dict[int, ProductUse]]:
+    """The inputs (of at least ``smallest`` elements) that ``f`` reads only through a product."""
+    if all(spec.size < smallest for spec in specs):
+        return None, {}
     try:
-        result = _run_compiled(_difference_loop(objective, specs, dtypes), args)
+        traced = TracedObjective(objective, specs)
+        uses = {i: traced.product_use(i) for i, spec in enumerate(specs) if spec.size >= smallest}
+    except Exception:  # f cannot be traced this way: move every input directly
+        return None, {}
+    return traced, {i: use for i, use in uses.items() if use is not None}
+
+
+def _move_directly(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    positions: list[int],
+    flat: np.ndarray,
+    plus: np.ndarray,
+    minus: np.ndarray,
+    pick: np.ndarray,
+    batch: int | None,
+) -> tuple[np.ndarray, int]:
+    """``f`` at ``x ± h`` for the elements ``pick`` of the inputs at ``positions``, as (n, 2)."""
+    if batch is None:
+        batch = min(batch_size(len(pick)), 2 * len(pick))
+    sub_objective = _holding_others_fixed(objective, values, positions)
+    perturbed = np.stack([plus[pick], minus[pick]], axis=1).ravel()
+    args = (tf.constant(flat[pick], tf.float64), tf.constant(perturbed, tf.float64))
+    try:
+        result, used = _evaluate_perturbations(
+            sub_objective,
+            [specs[i] for i in positions],
+            [dtypes[i] for i in positions],
+            args,
+            batch,
+        )
     except GradcheckError:
         raise
     except Exception as error:
@@ -174,9 +385,23 @@ def central_differences(
             "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
             "f eagerly."
         ) from error
-    at = as_float64(result).reshape(-1, 2)
-    derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(split_like(derivatives, specs), at.size)
+    return as_float64(result).reshape(-1, 2), used
+
+
+def _holding_others_fixed(
+    objective: Callable[..., Any], values: Sequence[Any], positions: Sequence[int]
+) -> Callable[..., Any]:
+    """``objective`` of the inputs at ``positions`` only, the others held at ``values``."""
+    if list(positions) == list(range(len(values))):
+        return objective
+
+    def of_some(*chosen: Any) -> Any:
+        inputs = list(values)
+        for position, value in zip(positions, chosen, strict=True):
+            inputs[position] = value
+        return objective(*inputs)
+
+    return of_some
 
 
 def split_like(flat: np.ndarray, specs: Sequence[InputSpec]) -> list[np.ndarray]:
