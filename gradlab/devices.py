@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,7 +21,7 @@ if TYPE_CHECKING:
 else:
     from gradlab.lazy import tf
 
-__all__ = ["DeviceWarning", "logical_cpus", "mirrored_strategy", "quiet_eager_distribution"]
+__all__ = ["DeviceWarning", "logical_cpus", "mirrored_strategy"]
 
 
 class DeviceWarning(UserWarning):
@@ -74,19 +71,3 @@ def mirrored_strategy(replicas: int) -> tf.distribute.MirroredStrategy:
 @functools.cache
 def _strategy_over(devices: tuple[str, ...]) -> tf.distribute.MirroredStrategy:
     return tf.distribute.MirroredStrategy(list(devices))
-
-
-@contextmanager
-def quiet_eager_distribution() -> Iterator[None]:
-    """Hide TensorFlow's "Using MirroredStrategy eagerly has significant overhead" warning.
-
-    ``strategy.run`` called outside a ``tf.function`` works, only slower; the
-    warning is advice, not an error, and would clutter an exercise's verdict.
-    """
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

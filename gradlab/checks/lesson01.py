@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradlab.checks.models import normal_data, regressor, seeded_model
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
@@ -80,28 +81,11 @@ def _pair_cases() -> list[Case]:
 
 # ── 1.5: a small Keras model ─────────────────────────────────────────────────
 
-_MODELS: dict[int, tuple] = {}
-
 
 def _model_case(seed: int, batch: int) -> dict:
-    """A two-layer regressor with fixed weights, rebuilt cheaply for every call."""
-    if seed not in _MODELS:
-        rng = np.random.default_rng(seed)
-        model = keras.Sequential(
-            [
-                keras.Input((3,)),
-                keras.layers.Dense(4, activation="tanh", name="hidden"),
-                keras.layers.Dense(1, name="output"),
-            ],
-            name="regressor",
-        )
-        weights = [rng.normal(size=w.shape).astype("float32") for w in model.get_weights()]
-        x = rng.normal(size=(batch, 3)).astype("float32")
-        y = rng.normal(size=(batch,)).astype("float32")
-        _MODELS[seed] = (model, weights, x, y)
-    model, weights, x, y = _MODELS[seed]
-    model.set_weights(weights)
-    return {"model": model, "x": tf.constant(x), "y": tf.constant(y)}
+    """A two-layer regressor with seeded weights, and a batch whose targets have shape (N,)."""
+    x, y = normal_data(seed, (batch, 3), (batch,))
+    return {"model": seeded_model(regressor, seed), "x": tf.constant(x), "y": tf.constant(y)}
 
 
 def _model_cases() -> list[Case]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradlab.checks.models import normal_data, regressor, seeded_model
 from gradlab.exercise import Arguments, Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
@@ -209,28 +210,15 @@ def _trace_counter(name: str):
     return TraceCounter(name=name)
 
 
-_MODELS: dict[int, tuple] = {}
+def _counted_regressor():
+    return regressor(_trace_counter("counter"))
 
 
 def _model_case(seed: int, batch: int) -> dict:
-    """A tanh-then-linear regressor with seeded weights, reused and reset for each call."""
-    if seed not in _MODELS:
-        rng = np.random.default_rng(seed)
-        model = keras.Sequential(
-            [
-                keras.Input((3,)),
-                _trace_counter("counter"),
-                keras.layers.Dense(4, activation="tanh", name="hidden"),
-                keras.layers.Dense(1, name="output"),
-            ],
-            name="regressor",
-        )
-        weights = [rng.normal(size=w.shape).astype("float32") for w in model.get_weights()]
-        x = rng.normal(size=(batch, 3)).astype("float32")
-        y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
-        _MODELS[seed] = (model, weights, x, y)
-    model, weights, x, y = _MODELS[seed]
-    model.set_weights(weights)
+    """A tanh-then-linear regressor with seeded weights, and a batch from a known line."""
+    model = seeded_model(_counted_regressor, seed)
+    (x,) = normal_data(seed, (batch, 3))
+    y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
     _TRACES[0] = 0
     return {"model": model, "x": tf.constant(x), "y": tf.constant(y)}
 

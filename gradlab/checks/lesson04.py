@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradlab.checks.lesson01 import CURVES, FIELDS
+from gradlab.checks.models import normal_data, regressor, seeded_model
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
@@ -150,27 +151,11 @@ def _over_sum(numerical, analytical, floor):
 
 # ── 4.4: a model's loss as a function of one variable ───────────────────────
 
-_MODELS: dict[int, tuple] = {}
-
 
 def _model_case(seed: int, batch: int, index: int) -> dict:
-    """A two-layer regressor with fixed weights, its variables reset for every call."""
-    if seed not in _MODELS:
-        rng = np.random.default_rng(seed)
-        model = keras.Sequential(
-            [
-                keras.Input((3,)),
-                keras.layers.Dense(4, activation="tanh", name="hidden"),
-                keras.layers.Dense(1, name="output"),
-            ],
-            name="regressor",
-        )
-        weights = [rng.normal(size=w.shape).astype("float32") for w in model.get_weights()]
-        x = rng.normal(size=(batch, 3)).astype("float32")
-        y = rng.normal(size=(batch,)).astype("float32")
-        _MODELS[seed] = (model, weights, x, y)
-    model, weights, x, y = _MODELS[seed]
-    model.set_weights(weights)
+    """A two-layer regressor with seeded weights, a batch, and which variable to check."""
+    x, y = normal_data(seed, (batch, 3), (batch,))
+    model = seeded_model(regressor, seed)
     return {"model": model, "x": tf.constant(x), "y": tf.constant(y), "index": index}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradlab.checks.models import normal_data, seeded_model
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
@@ -224,27 +225,23 @@ def _newton_truth(f, x):
 
 # ── per-example Jacobians of a small Keras model ───────────────────────────
 
-_MODELS: dict[int, tuple] = {}
+
+def _mlp(features: int, hidden: int, outputs: int):
+    """A tanh MLP (batch-independent: no layer mixes examples)."""
+    return keras.Sequential(
+        [
+            keras.Input((features,)),
+            keras.layers.Dense(hidden, activation="tanh", name="hidden"),
+            keras.layers.Dense(outputs, name="output"),
+        ],
+        name="mlp",
+    )
 
 
 def _model_case(seed: int, batch: int, features: int, hidden: int, outputs: int) -> dict:
-    """A tanh MLP (batch-independent: no layer mixes examples) and a batch of inputs."""
-    if seed not in _MODELS:
-        rng = np.random.default_rng(seed)
-        model = keras.Sequential(
-            [
-                keras.Input((features,)),
-                keras.layers.Dense(hidden, activation="tanh", name="hidden"),
-                keras.layers.Dense(outputs, name="output"),
-            ],
-            name="mlp",
-        )
-        weights = [rng.normal(size=w.shape).astype("float32") for w in model.get_weights()]
-        x = rng.normal(size=(batch, features)).astype("float32")
-        _MODELS[seed] = (model, weights, x)
-    model, weights, x = _MODELS[seed]
-    model.set_weights(weights)
-    return {"model": model, "x": tf.constant(x)}
+    """The MLP with seeded weights, and a batch of inputs."""
+    (x,) = normal_data(seed, (batch, features))
+    return {"model": seeded_model(_mlp, seed, features, hidden, outputs), "x": tf.constant(x)}
 
 
 def _model_cases() -> list[Case]:

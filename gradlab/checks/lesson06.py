@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradlab.checks.models import normal_data, seeded_model
 from gradlab.exercise import Case, Exercise, Labelled, Mistake
 from gradlab.lazy import keras, tf
 
@@ -157,25 +158,21 @@ def _epsilon_inside_log(p):
 # ── 6.3: gradient norm per layer ─────────────────────────────────────────────
 
 _STACKS = {0: ("sigmoid", 4, 8), 1: ("tanh", 3, 6), 2: ("sigmoid", 6, 5)}
-_MODELS: dict[int, tuple] = {}
+
+
+def _stack(activation: str, depth: int, width: int):
+    """``depth`` hidden Dense layers of ``width`` units, then one output unit."""
+    layers = [keras.Input((3,))]
+    layers += [
+        keras.layers.Dense(width, activation=activation, name=f"hidden_{i + 1}")
+        for i in range(depth)
+    ]
+    return keras.Sequential([*layers, keras.layers.Dense(1, name="output")], name="stack")
 
 
 def _stack_case(seed: int) -> dict:
-    if seed not in _MODELS:
-        activation, depth, width = _STACKS[seed]
-        rng = np.random.default_rng(seed)
-        layers = [keras.Input((3,))]
-        layers += [
-            keras.layers.Dense(width, activation=activation, name=f"hidden_{i + 1}")
-            for i in range(depth)
-        ]
-        model = keras.Sequential([*layers, keras.layers.Dense(1, name="output")], name="stack")
-        weights = [rng.normal(size=w.shape).astype("float32") for w in model.get_weights()]
-        x = rng.normal(size=(10, 3)).astype("float32")
-        y = rng.normal(size=(10, 1)).astype("float32")
-        _MODELS[seed] = (model, weights, x, y)
-    model, weights, x, y = _MODELS[seed]
-    model.set_weights(weights)
+    x, y = normal_data(seed, (10, 3), (10, 1))
+    model = seeded_model(_stack, seed, *_STACKS[seed])
     return {"model": model, "x": tf.constant(x), "y": tf.constant(y)}
 
 

@@ -123,12 +123,6 @@ def _full_batch_truth(strategy, model, x, y, global_batch_size):
     return _squared_error_gradient(model, x_all, y_all, len(x_all))
 
 
-def _quietly(function, arguments):
-    """Call ``function`` without TensorFlow's advice to wrap ``strategy.run`` in tf.function."""
-    with devices.quiet_eager_distribution():
-        return function(*arguments.values())
-
-
 # ── known mistakes, reproduced ───────────────────────────────────────────────
 
 
@@ -348,7 +342,6 @@ EXERCISES = [
         "turns its PerReplica result into one value per replica?",
         cases=_regression_cases,
         truth=_per_replica_truth,
-        run=_quietly,
         rtol=1e-4,
         atol=1e-6,
         time_limit=60.0,
@@ -373,7 +366,6 @@ EXERCISES = [
         "strategy.reduce also reduce along an axis of the tensor?",
         cases=_gradients_cases,
         truth=_sum_truth,
-        run=_quietly,
         time_limit=60.0,
         mistakes=(
             Mistake(
@@ -413,7 +405,6 @@ EXERCISES = [
         "even when the shards have different sizes?",
         cases=_regression_cases,
         truth=_full_batch_truth,
-        run=_quietly,
         rtol=1e-4,
         atol=1e-6,
         time_limit=60.0,

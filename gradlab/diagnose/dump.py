@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradlab.lazy import tf
+from gradlab.quiet import tensorflow_warnings_hidden
 
 _DUMP_FOLDER = "dump-"
 _USED_FOLDERS: set[Path] = set()
@@ -69,19 +70,16 @@ def dump_debug_info(dump_root: str | os.PathLike[str]) -> Iterator[Path]:
     folder = (root / f"{_DUMP_FOLDER}{number}").resolve()
     _USED_FOLDERS.add(folder)
     folder.mkdir()
-    logger = tf.get_logger()
-    level = logger.level
     # The dumper warns for every stack frame whose source file it cannot read
     # ("<frozen runpy>", a notebook cell): noise, not a problem with the dump.
-    logger.setLevel("ERROR")
-    tf.debugging.experimental.enable_dump_debug_info(
-        str(folder), tensor_debug_mode="FULL_HEALTH", circular_buffer_size=-1
-    )
-    try:
-        yield root / folder.name
-    finally:
-        tf.debugging.experimental.disable_dump_debug_info()
-        logger.setLevel(level)
+    with tensorflow_warnings_hidden():
+        tf.debugging.experimental.enable_dump_debug_info(
+            str(folder), tensor_debug_mode="FULL_HEALTH", circular_buffer_size=-1
+        )
+        try:
+            yield root / folder.name
+        finally:
+            tf.debugging.experimental.disable_dump_debug_info()
 
 
 @dataclass(frozen=True)
