@@ -91,7 +91,7 @@ def test_index_links_every_lesson_and_the_other_pages(site):
     assert {"errata.html", "api.html", "howto.html"} <= links
     for target in LESSONS:
         assert f"lessons/{target.path.stem}.html" in links
-        row = re.search(rf"<td>{target.number}</td>.*?</tr>", html, re.S)
+        row = re.search(rf"<tr>\s*<td>{target.number}</td>.*?</tr>", html, re.S)
         assert row is not None, f"no table row for lesson {target.number}"
         assert f"<td>{len(exercises_of(target.number))}</td>" in row[0]
 
