@@ -425,7 +425,15 @@ print(
 # removed its `write_grads` option), and a callback never sees the gradients: they live
 # inside the compiled train step. `gradlab.tensorboard.GradientTensorBoard` hooks the
 # one place the train step hands them over, the optimizer, and writes the same tags as
-# `log_gradients`, in the run `<log_dir>/gradients`. Side by side:
+# `log_gradients`, in the run `<log_dir>/gradients`.
+#
+# To compare with the custom loop, `fit` should take the same 200 full-batch steps.
+# `fit(x_wave, y_wave, batch_size=256, epochs=200)` would, but given arrays, `fit`
+# starts a new pass over its input pipeline at every epoch, and for a one-batch epoch
+# that costs many times the step itself. A `tf.data` dataset that repeats the one
+# batch forever, read `steps_per_epoch=1` at a time, is opened once and feeds the
+# same batch in the same order (`shuffle=False`: Keras would warn that it cannot
+# shuffle a dataset). Side by side:
 
 # %%
 keras.utils.set_random_seed(1)
@@ -433,11 +441,12 @@ fitted = make_mlp()
 fitted.compile(
     optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError()
 )
+one_batch_forever = tf.data.Dataset.from_tensors((x_wave, y_wave)).repeat()
 history = fitted.fit(
-    x_wave,
-    y_wave,
-    batch_size=256,
+    one_batch_forever,
+    steps_per_epoch=1,
     epochs=200,
+    shuffle=False,
     verbose=0,
     callbacks=[
         keras.callbacks.TensorBoard(str(LOGS / "fit"), histogram_freq=50),
@@ -453,8 +462,9 @@ print(
 
 # %% [markdown]
 # With one batch per epoch, `fit` takes the same 200 steps as the custom loop from the
-# same initial weights, and prints the same loss. The `train` run holds the weights;
-# only the `gradients` run holds gradients. Its steps count optimizer updates from 1.
+# same initial weights, and prints the same loss (`history` keeps each epoch's loss,
+# here the loss of its one step). The `train` run holds the weights; only the
+# `gradients` run holds gradients. Its steps count optimizer updates from 1.
 #
 # ## 7. Reading the logs back, and plotting gradient norms per layer
 #
