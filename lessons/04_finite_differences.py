@@ -395,9 +395,13 @@ print(check_gradients(square_sum, low))
 # %% [markdown]
 # `check_gradients` runs f on the bfloat16 input promoted to float64 (the `checked in
 # float64` above), gives a verdict with its tolerance, and names the worst element.
-# In full mode it traces f once with `tf.function` and runs all 2N evaluations in one
-# compiled loop instead of 2N eager calls; `python benchmarks/gradcheck.py` times it
-# against `tf.test.compute_gradient` on models of 1k to 50k parameters.
+# In full mode it compiles f once and evaluates the 2N perturbations in batches inside
+# compiled loops instead of 2N eager calls; an input that f only multiplies as a matrix
+# (a dense layer's kernel) is moved by updating the product rather than recomputing it.
+# `python benchmarks/gradcheck.py` times both modes against `tf.test.compute_gradient`
+# on tanh MLPs of 1k to 50k float64 parameters. On the 2-core machine this course was
+# written on, at 10,011 parameters, one run gave: `tf.test.compute_gradient` 15.6 s
+# (max error 3.3e-7), full mode 0.45 s (8.1e-11), fast mode 11 ms.
 #
 # ## 7. Kinks: where the derivative does not exist
 #
