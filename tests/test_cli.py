@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,22 @@ def test_list_shows_every_lesson_with_passed_over_total(course, capsys):
     status, out, _ = run(capsys)
     assert status == 0
     assert "GradientTape" in out and "0/6" in out
+
+
+def test_list_of_a_pristine_course_does_not_import_tensorflow(course):
+    listing = (
+        "import sys; from gradlab.lesson import main; status = main([]); "
+        "sys.exit(status or ('tensorflow' in sys.modules and 'imported TensorFlow'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", listing],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=course,
+        env={**os.environ, "GRADLAB_HOME": str(course)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_list_counts_exercises_that_pass(course, capsys):

@@ -337,9 +337,17 @@ def _stable_forward_autodiff(x):
 
 
 def _custom_gradient(forward, backward):
-    @tf.custom_gradient
+    """``forward`` with ``backward`` as its gradient, decorated only when called.
+
+    (Declaring the exercises must not import TensorFlow: ``list`` stays fast.)
+    """
+
     def function(x):
-        return forward(x), lambda upstream: backward(x, upstream)
+        @tf.custom_gradient
+        def with_gradient(x):
+            return forward(x), lambda upstream: backward(x, upstream)
+
+        return with_gradient(x)
 
     return function
 
