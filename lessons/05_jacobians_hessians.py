@@ -545,24 +545,9 @@ gradlab.check("5.5", jacobian_vector_product)
 # ## 8. Hessian-vector products without the Hessian
 #
 # Many second-order methods (conjugate gradients, Lanczos for the top eigenvalues,
-# influence functions) need only products H v. Since H is the Jacobian of the gradient,
-# H v is a JVP of the gradient — a forward pass over a backward pass
-# (**forward-over-backward**):
-
-
-# %%
-def hvp_forward_over_backward(f, x, v):
-    with tf.autodiff.ForwardAccumulator(primals=x, tangents=v) as accumulator:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            value = f(x)
-        gradient = tape.gradient(value, x)
-    return accumulator.jvp(gradient)
-
-
-# %% [markdown]
-# Because H is symmetric, H v = vᵀH = the gradient of (gᵀv), which two reverse passes
-# also give (**backward-over-backward**):
+# influence functions) need only products H v. Because H is symmetric, H v = vᵀH is the
+# gradient of gᵀv, the gradient g dotted with v: two reverse passes give it
+# (**backward-over-backward**):
 
 
 # %%
@@ -581,18 +566,21 @@ x = tf.constant([1.0, 2.0, 3.0])
 v = tf.constant([1.0, -1.0, 0.5])
 _, hessian = gradient_and_hessian(g_scalar, x)
 print("H v from the full Hessian:", tf.linalg.matvec(hessian, v).numpy())
-print("forward-over-backward:    ", hvp_forward_over_backward(g_scalar, x, v).numpy())
 print("backward-over-backward:   ", hvp_backward_over_backward(g_scalar, x, v).numpy())
 
 # %% [markdown]
-# All three agree, but only the first stores n² numbers. Each HVP costs a small constant
-# times one gradient, whatever n is. (The accumulator must be open while the gradient is
-# computed: a gradient taken after its `with` block ends carries no tangent.)
+# Both agree, but only the first stores n² numbers; an HVP costs a small constant times
+# one gradient, whatever n is.
 #
-# ### Exercise 5.6 — a Hessian-vector product
+# There is a second way, the other way round. H is the Jacobian of the gradient, so
+# H v is a Jacobian-vector product *of the gradient*: a forward pass over a backward pass
+# (**forward-over-backward**). The gradient must be computed while a `ForwardAccumulator`
+# is open: a gradient taken after its `with` block ends carries no tangent.
+#
+# ### Exercise 5.6 — a Hessian-vector product, forward over backward
 #
 # Write `hessian_vector_product(f, x, v)`: H v for the Hessian H of the scalar function
-# `f` at `x`, without forming H.
+# `f` at `x`, without forming H, as a JVP of the gradient.
 
 
 # %% tags=["exercise"]
@@ -726,6 +714,18 @@ def robust_loss(weights):
 
 point = tf.constant(rng.normal(size=400).astype(np.float32) * 0.05)
 direction = tf.constant(rng.normal(size=400).astype(np.float32))
+
+
+def hvp_forward_over_backward(f, x, v):
+    """Forward-over-backward, as in exercise 5.6."""
+    with tf.autodiff.ForwardAccumulator(primals=x, tangents=v) as accumulator:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = f(x)
+        gradient = tape.gradient(value, x)
+    return accumulator.jvp(gradient)
+
+
 full_hessian = tf.function(lambda x: gradient_and_hessian(robust_loss, x)[1])
 hvp_forward = tf.function(lambda x, v: hvp_forward_over_backward(robust_loss, x, v))
 hvp_backward = tf.function(lambda x, v: hvp_backward_over_backward(robust_loss, x, v))
