@@ -17,6 +17,7 @@ from gradlab.checks import lesson05
 from gradlab.course import lesson
 from gradlab.gradcheck import numerical_gradient
 from gradlab.lazy import keras, tf
+from gradlab.quiet import tensorflow_warnings_hidden
 from gradlab.report import FAIL
 
 POINT_SEEDS = (0, 1)
@@ -125,13 +126,8 @@ def test_eager_jacobian_pays_for_tracing_on_every_call_and_tf_function_does_not(
         function(x)
         return time.perf_counter() - start
 
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
+    with tensorflow_warnings_hidden():
         eager, compiled = later_call(jacobian), later_call(tf.function(jacobian))
-    finally:
-        logger.setLevel(level)
     assert eager > 5 * compiled, (eager, compiled)
 
 

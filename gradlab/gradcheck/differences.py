@@ -8,8 +8,7 @@ not the nominal ``2h``.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from gradlab.gradcheck.errors import GradcheckError
 from gradlab.gradcheck.linear import ProductUse, TracedObjective, rank_one_values
 from gradlab.gradcheck.problem import InputSpec
 from gradlab.lazy import tf
+from gradlab.quiet import tensorflow_warnings_hidden
 
 EPSILON = {
     "float64": 2.0**-52,
@@ -274,21 +274,10 @@ def central_differences(
     inputs are moved directly, ``batch`` at a time (default: see
     :func:`batch_size`; ``1`` evaluates them one by one).
     """
-    with _tensorflow_warnings_off():
+    # The checker traces new functions and falls back from vectorizing on purpose:
+    # TensorFlow's warnings about both are meant for its own users, not for a check.
+    with tensorflow_warnings_hidden():
         return _central_differences(objective, values, specs, step, batch, through_products)
-
-
-@contextlib.contextmanager
-def _tensorflow_warnings_off() -> Iterator[None]:
-    """Hide TensorFlow's Python warnings (retracing, vectorization fallbacks) meant for its
-    own users: the checker traces new functions on purpose and falls back by design."""
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _central_differences(
