@@ -46,8 +46,6 @@ import tensorflow as tf
 from gradlab.gradcheck import check_gradients
 
 keras.utils.set_random_seed(0)
-# check_gradients compiles each function it checks; TensorFlow would call that "retracing".
-tf.get_logger().addFilter(lambda record: "retracing" not in record.getMessage())
 
 # %% [markdown]
 # ## 1. The second article's linear regression, as written
