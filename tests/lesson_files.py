@@ -1,9 +1,11 @@
-"""Build lesson files for tests: pristine copies, pasted solutions, planted bugs."""
+"""Build lesson files for tests: pristine copies, pasted solutions, planted bugs; run them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from gradlab.course import Lesson
@@ -41,3 +43,17 @@ def copy_course(destination: Path) -> Path:
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "pristine"], check=True)
     return destination
+
+
+def run_in_course(
+    root: Path, *arguments: str, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``python *arguments`` in the course copy ``root``, as a learner's terminal runs it."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
+        env={**os.environ, "GRADLAB_HOME": str(root)},
+    )

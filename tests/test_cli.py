@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gradlab.course import lesson
 from gradlab.lesson import main
-from tests.lesson_files import replace_function, with_solutions
+from tests.lesson_files import replace_function, run_in_course, with_solutions
 
 LESSON_FILE = "lessons/01_gradient_tape.py"
 
@@ -41,14 +39,7 @@ def test_list_of_a_pristine_course_does_not_import_tensorflow(course):
         "import sys; from gradlab.lesson import main; status = main([]); "
         "sys.exit(status or ('tensorflow' in sys.modules and 'imported TensorFlow'))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", listing],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=course,
-        env={**os.environ, "GRADLAB_HOME": str(course)},
-    )
+    result = run_in_course(course, "-c", listing, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -202,7 +193,6 @@ def test_notebook_pairs_the_lesson_without_touching_it(course, capsys):
 
 
 def test_notebook_edited_in_jupyter_updates_the_lesson_after_a_backup(course, capsys):
-    import os
 
     import jupytext
 

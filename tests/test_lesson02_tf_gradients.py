@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from gradlab.checking import check_file
 from gradlab.course import lesson
 from gradlab.report import FAIL, PASS, TODO
-from tests.lesson_files import replace_function, with_solutions
+from tests.lesson_files import replace_function, run_in_course, with_solutions
 
 EAGER_ERROR = (
     "RuntimeError: tf.gradients is not supported when eager execution is enabled. "
@@ -21,14 +17,7 @@ EAGER_ERROR = (
 
 @pytest.mark.slow
 def test_lesson_prints_the_eager_error_then_18_in_tf_function_and_in_a_session(course):
-    result = subprocess.run(
-        [sys.executable, "-m", "gradlab.lesson", "2"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=course,
-        env={**os.environ, "GRADLAB_HOME": str(course)},
-    )
+    result = run_in_course(course, "-m", "gradlab.lesson", "2")
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert lines[0] == EAGER_ERROR

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from gradlab.tensorboard import list_runs, read_histograms, read_scalars
@@ -30,18 +26,11 @@ def _plant_stale_point(logs) -> None:
 @pytest.fixture(scope="module")
 def lesson_logs(tmp_path_factory):
     """runs/lesson03 after running lesson 3 as a script over stale logs in a course copy."""
-    from tests.lesson_files import copy_course
+    from tests.lesson_files import copy_course, run_in_course
 
     root = copy_course(tmp_path_factory.mktemp("course") / "course")
     _plant_stale_point(root / "runs" / "lesson03")
-    result = subprocess.run(
-        [sys.executable, "-m", "gradlab.lesson", "3"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=root,
-        env={**os.environ, "GRADLAB_HOME": str(root)},
-    )
+    result = run_in_course(root, "-m", "gradlab.lesson", "3")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return root / "runs" / "lesson03"
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from gradlab.course import lessons
+from tests.lesson_files import run_in_course
 
 LESSONS = lessons()
 # What TensorFlow's C++ start-up prints when nothing keeps it quiet.
@@ -25,14 +22,7 @@ def _quiet(text: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("target", LESSONS, ids=lambda t: f"lesson{t.number}")
 def test_lesson_runs_as_a_script_without_noise(target, course):
-    result = subprocess.run(
-        [sys.executable, "-m", "gradlab.lesson", str(target.number)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=course,
-        env={**os.environ, "GRADLAB_HOME": str(course)},
-    )
+    result = run_in_course(course, "-m", "gradlab.lesson", str(target.number))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert _quiet(result.stdout + result.stderr), result.stderr[-2000:]
     assert "Traceback" not in result.stdout + result.stderr
