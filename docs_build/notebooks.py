@@ -29,10 +29,9 @@ from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 
 from docs_build.zygote import ForkedKernelManager, Zygote
+from gradlab.quiet import TENSORFLOW_NOISE
 
 ROOT = Path(__file__).resolve().parent.parent
-# What TensorFlow's C++ start-up prints when nothing keeps it quiet (as in tests/).
-NOISE = ("absl::InitializeLog", "I0000", "E0000", "W0000", "oneDNN", "cpu_feature_guard")
 METADATA_KEY = "gradlab_docs"
 
 
@@ -83,7 +82,7 @@ def problems(notebook: NotebookNode) -> list[str]:
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
             if "Traceback (most recent call last)" in text:
                 found.append(f"cell {index}: a traceback was printed")
-            noisy = [marker for marker in NOISE if marker in text]
+            noisy = [marker for marker in TENSORFLOW_NOISE if marker in text]
             if noisy:
                 found.append(f"cell {index}: TensorFlow noise ({', '.join(noisy)})")
     return found

@@ -24,6 +24,17 @@ from collections.abc import Iterator
 
 _QUIET_MODULES = ("tensorflow",)
 
+TENSORFLOW_NOISE = (
+    "absl::InitializeLog",
+    "I0000",
+    "E0000",
+    "W0000",
+    "oneDNN",
+    "cuda",
+    "cpu_feature_guard",
+)
+"""Text that only TensorFlow's C++ start-up lines contain: finding one means the noise got out."""
+
 
 @contextlib.contextmanager
 def silenced_fd2() -> Iterator[None]:

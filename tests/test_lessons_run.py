@@ -8,15 +8,14 @@ import pytest
 from nbclient import NotebookClient
 
 from gradlab.course import lessons
+from gradlab.quiet import TENSORFLOW_NOISE
 from tests.lesson_files import run_in_course
 
 LESSONS = lessons()
-# What TensorFlow's C++ start-up prints when nothing keeps it quiet.
-NOISE = ("absl::InitializeLog", "I0000", "E0000", "W0000", "oneDNN", "cuda", "cpu_feature_guard")
 
 
 def _quiet(text: str) -> bool:
-    return not any(marker in text for marker in NOISE)
+    return not any(marker in text for marker in TENSORFLOW_NOISE)
 
 
 @pytest.mark.slow
