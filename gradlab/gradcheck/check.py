@@ -256,7 +256,7 @@ def _check_every_element(
         f"every element of {count} input{'s' if count > 1 else ''} ({total:,} values): "
         "tf.GradientTape against central differences"
     )
-    cost = f"{result.evaluations:,} evaluations of f, compiled, {_how_batched(result, problem)}"
+    cost = f"{result.evaluations:,} evaluations of f; {_how_batched(result, problem)}"
     return _Outcome(
         inputs=inputs,
         ok=all(item.ok for item in inputs),
@@ -270,23 +270,24 @@ def _check_every_element(
 
 
 def _how_batched(result: CentralDifferences, problem: Problem) -> str:
-    """Say how the full check moved each input."""
+    """Say how the full check evaluated each input's perturbations."""
 
     def labels(positions: list[int]) -> str:
         return ", ".join(problem.specs[i].label for i in positions)
 
-    through = list(result.through_products)
-    direct = [i for i in range(len(problem.specs)) if i not in through]
+    replayed = list(result.replayed)
+    compiled = [i for i in range(len(problem.specs)) if i not in replayed]
     parts = []
-    if through:
+    if replayed:
         parts.append(
-            f"{labels(through)} moved through {'its' if len(through) == 1 else 'their'} "
-            "matrix product (rank-one updates of its result: the product is not recomputed)"
+            f"{labels(replayed)}: only the operations downstream of "
+            f"{'it' if len(replayed) == 1 else 'each'}, batched, each perturbation kept to "
+            "the column it changes while it stays there"
         )
-    if direct and result.batch > 1:
-        parts.append(f"{labels(direct)} moved in batches of {result.batch} (tf.vectorized_map)")
-    elif direct:
-        parts.append(f"{labels(direct)} moved one at a time")
+    if compiled and result.batch > 1:
+        parts.append(f"{labels(compiled)}: compiled, in batches of {result.batch}")
+    elif compiled:
+        parts.append(f"{labels(compiled)}: compiled, one at a time")
     return "; ".join(parts) + "; and 1 gradient"
 
 

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from gradlab.gradcheck.errors import GradcheckError
-from gradlab.gradcheck.linear import ProductUse, TracedObjective, rank_one_values
 from gradlab.gradcheck.problem import InputSpec
+from gradlab.gradcheck.replayed import fixed_values, plan_inputs, replayed_values
+from gradlab.gradcheck.traced import TracedObjective
 from gradlab.lazy import tf
 from gradlab.quiet import tensorflow_warnings_hidden
 
@@ -62,8 +63,8 @@ class CentralDifferences:
     evaluations: int
     batch: int = 1
     """Perturbations evaluated per compiled step (1: one at a time; 0: none perturbed directly)."""
-    through_products: tuple[int, ...] = ()
-    """Inputs perturbed through the matrix product that uses them (rank-one updates)."""
+    replayed: tuple[int, ...] = ()
+    """Inputs whose perturbations ran through a batched eager replay of ``f``'s graph."""
 
 
 @dataclass
@@ -262,22 +263,23 @@ def central_differences(
     step: float,
     batch: int | None = None,
     *,
-    through_products: bool | None = None,
+    replay: bool = True,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
-    All 2N evaluations of ``f`` run compiled, with no Python work per
-    element. An input that ``f`` uses only through one matrix product (a
-    dense layer's kernel) is moved through that product's result (see
-    :mod:`gradlab.gradcheck.linear`) if ``through_products`` is True, or by
-    default if it has at least :data:`WORTH_BATCHING` elements. The other
-    inputs are moved directly, ``batch`` at a time (default: see
+    No Python work per element: each input's 2N evaluations run in batches.
+    By default (``replay``) only the operations of ``f`` downstream of the
+    input run, eagerly, on a batch of perturbations, each kept as the one
+    column it changes for as long as the operations allow (see
+    :mod:`gradlab.gradcheck.replayed`). Inputs that cannot be replayed (an
+    operation without a batched rule), or all of them with ``replay=False``,
+    run in one compiled loop, ``batch`` perturbations at a time (default: see
     :func:`batch_size`; ``1`` evaluates them one by one).
     """
     # The checker traces new functions and falls back from vectorizing on purpose:
     # TensorFlow's warnings about both are meant for its own users, not for a check.
     with tensorflow_warnings_hidden():
-        return _central_differences(objective, values, specs, step, batch, through_products)
+        return _central_differences(objective, values, specs, step, batch, replay)
 
 
 def _central_differences(
@@ -286,57 +288,58 @@ def _central_differences(
     specs: Sequence[InputSpec],
     step: float,
     batch: int | None,
-    through_products: bool | None,
+    replay: bool,
 ) -> CentralDifferences:
-    """Move the inputs read through a product through it, the others directly."""
+    """Replay the inputs that can be replayed, and move the others in a compiled loop."""
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
-    traced, uses = None, {}
-    if through_products is not False and all(dtype == "float64" for dtype in dtypes):
-        smallest = 0 if through_products else WORTH_BATCHING
-        traced, uses = _product_uses(objective, specs, smallest)
-
-    def direct(positions: list[int]) -> tuple[np.ndarray, int]:
-        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
-        return pick, _move_directly(
-            objective, values, specs, dtypes, positions, flat, plus, minus, pick, batch
-        )
-
-    def through(position: int) -> np.ndarray:
-        part = slice(bounds[position], bounds[position + 1])
-        moves = np.stack([plus[part] - flat[part], minus[part] - flat[part]], axis=1)
-        return rank_one_values(traced, uses[position], values, moves.ravel())
-
-    done = []
-    for position in uses:
-        try:
-            at[bounds[position] : bounds[position + 1]] = through(position).reshape(-1, 2)
-        except Exception:  # anything unexpected: this input is moved directly instead
-            continue
-        done.append(position)
+    perturbed = np.stack([plus, minus], axis=1).ravel()
+    replayed = (
+        _replay_inputs(objective, values, specs, dtypes, flat, perturbed, bounds) if replay else {}
+    )
+    for position, values_of_f in replayed.items():
+        at[bounds[position] : bounds[position + 1]] = values_of_f
     used_batch = 0
-    rest = [i for i in range(len(specs)) if i not in done]
+    rest = [i for i in range(len(specs)) if i not in replayed]
     if rest:
-        pick, (values_of_f, used_batch) = direct(rest)
-        at[pick] = values_of_f
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
+        at[pick], used_batch = _move_directly(
+            objective, values, specs, dtypes, rest, flat, plus, minus, pick, batch
+        )
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(done))
+    return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(replayed))
 
 
-def _product_uses(
-    objective: Callable[..., Any], specs: Sequence[InputSpec], smallest: int
-) -> tuple[TracedObjective | None, dict[int, ProductUse]]:
-    """The inputs (of at least ``smallest`` elements) that ``f`` reads only through a product."""
-    if all(spec.size < smallest for spec in specs):
-        return None, {}
+def _replay_inputs(
+    objective: Callable[..., Any],
+    values: Sequence[Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    flat: np.ndarray,
+    perturbed: np.ndarray,
+    bounds: np.ndarray,
+) -> dict[int, np.ndarray]:
+    """``f`` at the perturbations of every input that can be replayed, by position."""
     try:
-        traced = TracedObjective(objective, specs)
-        uses = {i: traced.product_use(i) for i, spec in enumerate(specs) if spec.size >= smallest}
-    except Exception:  # f cannot be traced this way: move every input directly
-        return None, {}
-    return traced, {i: use for i, use in uses.items() if use is not None}
+        traced = TracedObjective(objective, specs, dtypes)
+        plans = plan_inputs(traced, range(len(specs)))
+        fixed = fixed_values(traced, list(plans.values()), values)
+    except Exception:  # f cannot be traced or run this way: every input is compiled instead
+        return {}
+    results = {}
+    for position, plan in plans.items():
+        part = slice(bounds[position], bounds[position + 1])
+        twice = slice(2 * bounds[position], 2 * bounds[position + 1])
+        try:
+            values_of_f = replayed_values(
+                plan, fixed, values[position], flat[part], perturbed[twice]
+            )
+        except Exception:  # anything unexpected: this input is compiled instead
+            continue
+        results[position] = values_of_f
+    return results
 
 
 def _move_directly(

@@ -1,0 +1,108 @@
+"""``f`` at every perturbation of an input, by replaying the part of ``f`` the input affects.
+
+For each input, :class:`~gradlab.gradcheck.replay.BatchedReplay` takes the
+operations downstream of it in ``f``'s traced graph, and a batch of
+perturbations runs through them eagerly: no tracing, no compiling, and the
+part of ``f`` that does not depend on the input runs once. A perturbation
+moves one element, so it changes one column of the input: it enters the
+replay as that column (a
+:class:`~gradlab.gradcheck.sparse_ops.ColumnChange`), and stays that small
+for as long as the operations allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradlab.gradcheck.replay import BatchedReplay, ColumnChange, Unsupported, Value
+from gradlab.gradcheck.traced import TracedObjective
+from gradlab.lazy import tf
+
+CHUNK_BYTES = 1 << 25
+"""About how many bytes the largest batched tensor of one replay holds (8 MiB)."""
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """How one input's perturbations are evaluated."""
+
+    position: int
+    replay: BatchedReplay
+
+    def batch_size(self, evaluations: int) -> int:
+        """How many perturbations one replay call evaluates: as many as fit in
+        :data:`CHUNK_BYTES`, in batches of equal size."""
+        largest = max(1, CHUNK_BYTES // (8 * self.replay.item_size))
+        batches = -(-evaluations // largest)
+        return -(-evaluations // batches)
+
+
+def plan_inputs(traced: TracedObjective, positions: Sequence[int]) -> dict[int, InputPlan]:
+    """A plan for each input at ``positions`` that can be replayed (the others are left out)."""
+    plans = {}
+    for position in positions:
+        try:
+            replay = BatchedReplay(traced.arguments[position], traced.output)
+        except Unsupported:
+            continue
+        plans[position] = InputPlan(position, replay)
+    return plans
+
+
+def fixed_values(
+    traced: TracedObjective, plans: Sequence[InputPlan], values: Sequence[Any]
+) -> dict[str, Any]:
+    """The value of every tensor the plans read that no perturbation changes."""
+    known = {
+        placeholder.name: value
+        for placeholder, value in zip(traced.arguments, values, strict=True)
+    }
+    wanted = [tensor for plan in plans for tensor in plan.replay.needed]
+    missing = [tensor for tensor in wanted if tensor.name not in known]
+    return {**known, **traced.values_of(missing, values)}
+
+
+def replayed_values(
+    plan: InputPlan,
+    fixed: dict[str, Any],
+    value: Any,
+    base: np.ndarray,
+    perturbed: np.ndarray,
+) -> np.ndarray:
+    """``f`` at each of the input's perturbations, as (elements, 2): at ``x + h``, ``x - h``.
+
+    ``base`` holds the input's elements (flat, float64) and ``perturbed``
+    their 2n perturbed values, ``x + h`` and ``x - h`` of element ``j`` at
+    ``2j`` and ``2j + 1``.
+    """
+    total = perturbed.size
+    batch = plan.batch_size(total)
+    results = np.empty(total)
+    for first in range(0, total, batch):
+        first = min(first, total - batch)  # the last batch overlaps the one before
+        which = np.arange(first, first + batch)
+        starts = _starts(value, base, which, perturbed[which])
+        results[first : first + batch] = plan.replay(starts, fixed).numpy()
+    return results.reshape(-1, 2)
+
+
+def _starts(value: Any, base: np.ndarray, which: np.ndarray, perturbed: np.ndarray) -> Any:
+    """The input at each perturbation in ``which``: one changed column each (rank 0: a value)."""
+    elements = which // 2
+    if not value.shape:
+        return Value(tf.cast(tf.constant(perturbed), value.dtype), True)
+    shape = tuple(value.shape)
+    grid = base.reshape(shape)
+    last = elements % shape[-1]
+    columns = np.moveaxis(grid[..., last], -1, 0).copy()  # (batch, ...): each column as it was
+    rest = np.unravel_index(elements // shape[-1], shape[:-1]) if len(shape) > 1 else ()
+    columns[(np.arange(which.size), *rest)] = perturbed
+    return ColumnChange(
+        value,
+        tf.constant(last, tf.int32),
+        tf.cast(tf.constant(columns), value.dtype),
+    )
