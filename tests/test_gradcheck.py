@@ -241,6 +241,21 @@ def small_model(dtype):
     )
 
 
+@pytest.mark.parametrize("side", [1.0, -1.0])
+def test_a_kink_flat_on_one_side_is_a_failed_check_not_an_independent_input(side):
+    # relu(side * x) at x = 0: flat on one side, so one random move may not change f.
+    report = check_gradients(lambda x: tf.nn.relu(side * x), tf.constant([0.0], tf.float64))
+
+    assert not report.ok
+    assert report.inputs[0].worst.numerical == pytest.approx(0.5 * side)
+
+
+def test_report_text_is_the_same_on_every_run(rng):
+    loss, weights = tanh_layer_loss(rng)
+
+    assert str(check_gradients(loss, weights)) == str(check_gradients(loss, weights))
+
+
 def test_closure_pitfall_raises_naming_the_weight_and_the_cause(rng):
     model = small_model("float32")
     x = tf.constant(rng.standard_normal((5, 3)), tf.float32)

@@ -195,15 +195,22 @@ def analytical_gradients(problem: Problem, seed: int) -> list[np.ndarray]:
 
 
 def _f_changes_when_moved(problem: Problem, position: int, seed: int) -> bool:
-    """Whether the objective changes at all when one input is moved at random."""
+    """Whether the objective changes at all when one input is moved a little at random.
+
+    The move is tried in both directions: at a kink (relu of exactly 0) f can
+    be flat on one side only.
+    """
     value = problem.values[position]
     base = as_float64(value)
     scale = max(1e-3, 16 * EPSILON[value.dtype.name])
     noise = np.random.default_rng([seed, 3, position]).standard_normal(base.shape)
-    moved = tf.cast(tf.constant(base + scale * (1 + np.abs(base)) * noise), value.dtype)
-    values = list(problem.values)
-    values[position] = moved
-    return scalar_value(problem.objective(*values)) != problem.value
+    for sign in (1, -1):
+        moved = base + sign * scale * (1 + np.abs(base)) * noise
+        values = list(problem.values)
+        values[position] = tf.cast(tf.constant(moved), value.dtype)
+        if scalar_value(problem.objective(*values)) != problem.value:
+            return True
+    return False
 
 
 def _independent_message(spec: InputSpec, gradient_is_none: bool) -> str:
