@@ -5,7 +5,7 @@
 :class:`GradcheckReport` with a verdict, the largest errors, the worst value
 of each input, and a readable summary::
 
-    report = check_gradients(loss, [w, b])            # every element, compiled
+    report = check_gradients(loss, [w, b])            # every element
     report = check_gradients(loss, [w, b], mode="fast")  # a few random directions
     print(report)
 

@@ -60,8 +60,10 @@ def numerical_gradient(f: Callable[..., Any], xs: Any, delta: float | None = Non
 
     Inputs are promoted to float64 when ``f`` accepts that (a
     :class:`~gradlab.gradcheck.PrecisionWarning` says when it does not). ``f``
-    is compiled once with ``tf.function`` and its 2N evaluations run in one
-    ``tf.while_loop``, a batch of perturbations per step (``tf.vectorized_map``).
+    is traced once and its 2N evaluations run in batches: for each input, only
+    the operations downstream of it run, eagerly, on a batch of perturbations
+    (``f`` with operations the checker has no batched rule for is compiled
+    with ``tf.function`` and run in a ``tf.while_loop`` instead).
 
     Raises:
         GradcheckDtypeError: an input is not a real floating-point tensor.
@@ -99,8 +101,8 @@ def check_gradients(
             upstream gradient.
         xs: the inputs to differentiate with respect to.
         mode: ``"full"`` compares every element of every input (2N
-            evaluations of ``f``, compiled into one loop that evaluates a batch
-            of perturbations per step); ``"fast"`` compares
+            evaluations of ``f``, in batches: see :func:`numerical_gradient`);
+            ``"fast"`` compares
             derivatives along ``directions`` random unit directions (2 eager
             evaluations per direction and one backward pass, whatever the
             size) and, on failure, re-checks each input alone to say which
