@@ -1,4 +1,4 @@
-"""Finite differences: for every element (one compiled loop) and along directions (eager).
+"""Finite differences: for every element (replayed in batches) and along directions (eager).
 
 Every numerical derivative here is a central difference
 ``(f(x + h) - f(x - h)) / (2h)`` where, to keep rounding out of the step, the
@@ -111,9 +111,9 @@ MAX_BATCH = 256
 """The most perturbations evaluated in one batch."""
 
 WORTH_BATCHING = 1024
-"""Fewer elements than this are moved one at a time: batching them (tracing
-``tf.vectorized_map``, or an input's own rank-one update) costs more than it
-saves, about 0.1 s against some 50 µs per evaluation."""
+"""In the compiled loop, fewer elements than this are moved one at a time:
+batching them (tracing ``tf.vectorized_map``) costs more than it saves, about
+0.1 s against some 50 µs per evaluation."""
 
 
 def batch_size(total_size: int) -> int:
