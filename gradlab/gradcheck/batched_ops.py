@@ -62,11 +62,16 @@ class Node:
 
         ``tf.square`` gives the same correctly rounded result ten times faster.
         """
-        if self.type != "Pow" or values[1].batched:
+        exponent = values[1]
+        if self.type != "Pow" or not isinstance(exponent, Value) or exponent.batched:
             return False
         return self.memo(
-            "squares", [values[1].tensor], lambda: bool(np.all(values[1].tensor.numpy() == 2))
+            "squares", [exponent.tensor], lambda: bool(np.all(exponent.tensor.numpy() == 2))
         )
+
+    def channels_last(self) -> bool:
+        """Whether a ``BiasAdd`` adds along the last axis (NHWC), as broadcasting does."""
+        return self.attr("data_format") in (b"NHWC", "NHWC")
 
     def integers(self, position: int, value: Value) -> list[int]:
         """A fixed operand (axes, a shape, a permutation) as a list of ints, read once."""
@@ -144,9 +149,9 @@ def _leaky_relu(node: Node, values: list[Value]) -> list[Value]:
 
 
 def _bias_add(node: Node, values: list[Value]) -> list[Value]:
-    if node.attr("data_format") not in (b"NHWC", "NHWC"):
+    if not node.channels_last():
         raise Unsupported("BiasAdd in NCHW layout")
-    return _batched(tf.add(*_aligned(values)))
+    return _elementwise(tf.add)(node, values)
 
 
 def _matmul(node: Node, values: list[Value]) -> list[Value]:
@@ -216,7 +221,8 @@ def _item_shape(function: Callable[[list[int]], Any]) -> Rule:
     return rule
 
 
-def _identity_n(node: Node, values: list[Value]) -> list[Value]:
+def pass_through(node: Node, values: list[Any]) -> list[Any]:
+    """The rule for Identity-like operations: the operands, unchanged, as the outputs."""
     return list(values)
 
 
@@ -309,7 +315,7 @@ RULES: dict[str, Rule] = {
     "Shape": _item_shape(lambda shape: shape),
     "Size": _item_shape(lambda shape: int(np.prod(shape))),
     "Rank": _item_shape(len),
-    "IdentityN": _identity_n,
+    "IdentityN": pass_through,
     "SoftmaxCrossEntropyWithLogits": _softmax_cross_entropy,
 }
 """How each operation type runs on batched operands."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gradlab.gradcheck.batched_ops import ELEMENTWISE, UNARY, Node, Value
+from gradlab.gradcheck.batched_ops import ELEMENTWISE, UNARY, Node, Value, pass_through
 from gradlab.lazy import tf
 
 
@@ -62,7 +62,6 @@ class RankOneChange:
         return Value(self.base[tf.newaxis] + outer, True)
 
 
-Change = ColumnChange | RankOneChange
 SparseRule = Callable[[Node, list[Any]], "list[Any] | None"]
 
 
@@ -184,17 +183,13 @@ def _matmul(node: Node, operands: list[Any]) -> list[Any] | None:
 
 
 def _bias_add(node: Node, operands: list[Any]) -> list[Any] | None:
-    if node.attr("data_format") not in (b"NHWC", "NHWC"):
+    if not node.channels_last():
         return None
     return _elementwise(tf.add)(node, operands)
 
 
 def _cast(node: Node, operands: list[Any]) -> list[Any] | None:
     return _unary(lambda tensor: tf.cast(tensor, node.attr("DstT")))(node, operands)
-
-
-def _pass_through(node: Node, operands: list[Any]) -> list[Any] | None:
-    return list(operands)
 
 
 _ROW_WISE = {"Softmax", "LogSoftmax"}  # they mix a row's columns: a column change spreads
@@ -205,7 +200,7 @@ SPARSE_RULES: dict[str, SparseRule] = {
     "MatMul": _matmul,
     "BiasAdd": _bias_add,
     "Cast": _cast,
-    "Identity": _pass_through,
-    "IdentityN": _pass_through,
+    "Identity": pass_through,
+    "IdentityN": pass_through,
 }
 """Operations that keep a structured change structured (returning None: they cannot here)."""
