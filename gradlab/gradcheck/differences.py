@@ -295,9 +295,11 @@ def _central_differences(
     flat, plus, minus = perturbed_elements(values, specs, step)
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
-    perturbed = np.stack([plus, minus], axis=1).ravel()
+    pairs = np.stack([plus, minus], axis=1)  # row j: element j at x + h, at x - h
     replayed = (
-        _replay_inputs(objective, values, specs, dtypes, flat, perturbed, bounds) if replay else {}
+        _replay_inputs(objective, values, specs, dtypes, flat, pairs.ravel(), bounds)
+        if replay
+        else {}
     )
     for position, values_of_f in replayed.items():
         at[bounds[position] : bounds[position + 1]] = values_of_f
@@ -306,7 +308,7 @@ def _central_differences(
     if rest:
         pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
         at[pick], used_batch = _move_directly(
-            objective, values, specs, dtypes, rest, flat, plus, minus, pick, batch
+            objective, values, specs, dtypes, rest, flat[pick], pairs[pick].ravel(), batch
         )
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
     return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(replayed))
@@ -349,17 +351,18 @@ def _move_directly(
     dtypes: Sequence[str],
     positions: list[int],
     flat: np.ndarray,
-    plus: np.ndarray,
-    minus: np.ndarray,
-    pick: np.ndarray,
+    perturbed: np.ndarray,
     batch: int | None,
 ) -> tuple[np.ndarray, int]:
-    """``f`` at ``x ± h`` for the elements ``pick`` of the inputs at ``positions``, as (n, 2)."""
+    """``f`` at ``x ± h`` for every element of the inputs at ``positions``, as (n, 2).
+
+    ``flat`` holds those n elements, ``perturbed`` their 2n perturbed values
+    (``x + h`` and ``x - h`` of element ``j`` at ``2j`` and ``2j + 1``).
+    """
     if batch is None:
-        batch = min(batch_size(len(pick)), 2 * len(pick))
+        batch = min(batch_size(flat.size), 2 * flat.size)
     sub_objective = _holding_others_fixed(objective, values, positions)
-    perturbed = np.stack([plus[pick], minus[pick]], axis=1).ravel()
-    args = (tf.constant(flat[pick], tf.float64), tf.constant(perturbed, tf.float64))
+    args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
     try:
         result, used = _evaluate_perturbations(
             sub_objective,

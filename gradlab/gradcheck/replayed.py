@@ -23,14 +23,13 @@ from gradlab.gradcheck.traced import TracedObjective
 from gradlab.lazy import tf
 
 CHUNK_BYTES = 1 << 25
-"""About how many bytes the largest batched tensor of one replay holds (8 MiB)."""
+"""About how many bytes the largest batched tensor of one replay holds (32 MiB)."""
 
 
 @dataclass(frozen=True)
 class InputPlan:
     """How one input's perturbations are evaluated."""
 
-    position: int
     replay: BatchedReplay
 
     def batch_size(self, evaluations: int) -> int:
@@ -49,7 +48,7 @@ def plan_inputs(traced: TracedObjective, positions: Sequence[int]) -> dict[int, 
             replay = BatchedReplay(traced.arguments[position], traced.output)
         except Unsupported:
             continue
-        plans[position] = InputPlan(position, replay)
+        plans[position] = InputPlan(replay)
     return plans
 
 
