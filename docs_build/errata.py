@@ -61,7 +61,9 @@ class Erratum:
 
 
 SETUP = """\
-import gradlab  # first: it keeps TensorFlow's start-up noise out of the output
+import gradlab
+
+gradlab.quiet_tensorflow()  # first: keeps TensorFlow's start-up noise out of the output
 
 # isort: split
 import os
@@ -288,7 +290,7 @@ numerical_gradients = gradient_checker.compute_numerical_gradient(
         ),
         fixed=Attempt(
             """\
-            from gradlab import gradient_checker
+            from gradlab.teaching import gradient_checker
 
             model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
             loss_function = keras.losses.MeanSquaredError()

@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:  # MkDocs loads this file by path; its package is 
 
 from docs_build import api, errata, notebooks  # noqa: E402
 from docs_build.mathml import render_math  # noqa: E402
-from gradlab.course import Lesson, lessons  # noqa: E402
-from gradlab.exercise import exercises_of  # noqa: E402
+from gradlab.course.catalogue import Lesson, lessons  # noqa: E402
+from gradlab.course.exercise import exercises_of  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.gradlab")
 

@@ -29,7 +29,7 @@ from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 
 from docs_build.zygote import ForkedKernelManager, Zygote
-from gradlab.quiet import TENSORFLOW_NOISE
+from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
 
 ROOT = Path(__file__).resolve().parent.parent
 METADATA_KEY = "gradlab_docs"
@@ -67,7 +67,7 @@ def kernel_environment() -> dict[str, str]:
     """The environment kernels start in: figures shown inline, TF left to quieten itself."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # pytest sets Agg; a kernel must use its inline backend
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the lesson's `import gradlab` must do this
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the lesson's setup cell must do this
     return env
 
 

@@ -167,6 +167,7 @@ def main() -> None:
     log = sys.argv[1] if len(sys.argv) > 1 else os.devnull
     # What ipykernel sets when a kernel starts, set before matplotlib is preloaded.
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    importlib.import_module("gradlab").quiet_tensorflow()
     for name in PRELOAD:
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically

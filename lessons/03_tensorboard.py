@@ -34,7 +34,9 @@
 # ```
 
 # %% tags=["setup"]
-import gradlab  # first: it keeps TensorFlow's start-up noise out of your output
+import gradlab
+
+gradlab.quiet_tensorflow()  # first: keeps TensorFlow's start-up noise out of your output
 
 # isort: split
 import keras

@@ -11,9 +11,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
 
-import gradlab  # noqa: F401 - installs the quiet TensorFlow import first
-from gradlab import devices
-from tests.lesson_files import copy_course
+import gradlab
+
+gradlab.quiet_tensorflow()  # before anything imports TensorFlow
+
+# isort: split
+from gradlab.teaching import devices  # noqa: E402
+from tests.lesson_files import copy_course  # noqa: E402
 
 # Lesson 7 mirrors over logical CPUs, which can only be made before TensorFlow first runs
 # anything; every exercise check shares this process, so split the CPU before any test.

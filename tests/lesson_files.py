@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gradlab.course import Lesson
-from gradlab.source import function_source, functions_in
+from gradlab.course.catalogue import Lesson
+from gradlab.course.source import function_source, functions_in
 
 ROOT = Path(__file__).resolve().parent.parent
 

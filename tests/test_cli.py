@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.course import lesson
+from gradlab.course.catalogue import lesson
 from gradlab.lesson import main
 from tests.lesson_files import replace_function, run_in_course, with_solutions
 

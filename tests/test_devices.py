@@ -1,4 +1,4 @@
-"""gradlab.devices: logical CPUs made before TensorFlow starts, explained after."""
+"""gradlab.teaching.devices: logical CPUs made before TensorFlow starts, explained after."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gradlab import devices
-from gradlab.checks.lesson07 import shard_sizes, shards
+from gradlab.course.checks.lesson07 import shard_sizes, shards
+from gradlab.teaching import devices
 
 
 def test_conftest_split_the_cpu_into_four_logical_devices():
@@ -57,7 +57,7 @@ def test_checks_split_a_batch_as_distribute_dataset_does(total):
 AFTER_START_UP = """
 import gradlab
 import tensorflow as tf
-from gradlab import devices
+from gradlab.teaching import devices
 
 tf.constant(1.0) + 1  # TensorFlow fixes its devices here: one CPU
 print("devices:", devices.logical_cpus(2))

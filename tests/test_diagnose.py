@@ -14,7 +14,7 @@ from gradlab.diagnose import (
     nonfinite_ops,
     read_health,
 )
-from gradlab.lazy import keras, tf
+from gradlab.tfsupport.lazy import keras, tf
 
 
 def _square_sum(w, x):
@@ -285,7 +285,7 @@ def test_dumping_twice_into_one_folder_keeps_only_the_second_dump(tmp_path):
 
 
 def test_gradient_flow_draws_one_line_per_network_and_leaves_zeros_out():
-    from gradlab.plots import gradient_flow
+    from gradlab.teaching.plots import gradient_flow
 
     figure = gradient_flow(
         {"a": {"dense_1": 1e-6, "dense_2": 1e-3}, "b": {"dense_1": 0.0, "dense_2": 2.0}},

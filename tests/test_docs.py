@@ -15,9 +15,9 @@ import pytest
 
 from docs_build import errata, notebooks
 from docs_build.mathml import render_math
-from gradlab.course import lessons
-from gradlab.exercise import exercises_of
-from gradlab.quiet import TENSORFLOW_NOISE
+from gradlab.course.catalogue import lessons
+from gradlab.course.exercise import exercises_of
+from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = lessons(ROOT)
@@ -135,8 +135,8 @@ def test_api_page_documents_the_learner_facing_functions(site):
         "gradlab.check",
         "gradlab.gradcheck.check_gradients",
         "gradlab.gradcheck.numerical_gradient",
-        "gradlab.gradient_checker.compute_numerical_gradient",
-        "gradlab.gradient_checker.compute_gradient_error",
+        "gradlab.teaching.gradient_checker.compute_numerical_gradient",
+        "gradlab.teaching.gradient_checker.compute_gradient_error",
         "gradlab.tensorboard.log_gradients",
         "gradlab.course.lessons",
     ):

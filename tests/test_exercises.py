@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradlab.checking import check_exercise, check_file, reference_functions
-from gradlab.compare import Tolerance, compare
-from gradlab.course import lesson, lessons
-from gradlab.exercise import Exercise, exercises_of
-from gradlab.notebook import pristine_text
-from gradlab.report import PASS, TODO
+from gradlab.course.answers import Tolerance, compare
+from gradlab.course.catalogue import lesson, lessons
+from gradlab.course.exercise import Exercise, exercises_of
+from gradlab.course.judge import check_exercise, check_file, reference_functions
+from gradlab.course.pristine import pristine_text
+from gradlab.course.verdict import PASS, TODO
 
 EXERCISES = [item for target in lessons() for item in exercises_of(target.number)]
 WITH_MISTAKES = [(item, m) for item in EXERCISES for m in item.mistakes]
@@ -43,7 +43,7 @@ def answers(request, exercise: Exercise) -> dict:
         if wanted is not None and wanted != exercise.lesson:
             pytest.skip(f"--answers is a file of lesson {wanted}")
         path = Path(choice)
-    from gradlab.checking import load_exercise_cells
+    from gradlab.course.loading import load_exercise_cells
 
     return load_exercise_cells(path)
 

@@ -1,11 +1,11 @@
-"""gradlab.gradient_checker: the second article's API, working as the article calls it."""
+"""gradlab.teaching.gradient_checker: the second article's API, working as the article calls it."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gradlab import gradient_checker
+from gradlab.teaching import gradient_checker
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""gradlab.graphs: the operations tf.gradients adds, and the ones a result depends on."""
+"""gradlab.teaching.graphs: the operations tf.gradients adds, and the ones a result depends on."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from gradlab import graphs
+from gradlab.teaching import graphs
 
 
 def _article_graph():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gradlab.checking import check_file
-from gradlab.course import lesson
-from gradlab.report import FAIL, PASS, TODO
+from gradlab.course.catalogue import lesson
+from gradlab.course.judge import check_file
+from gradlab.course.verdict import FAIL, PASS, TODO
 from tests.lesson_files import replace_function, run_in_course, with_solutions
 
 EAGER_ERROR = (

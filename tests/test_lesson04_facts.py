@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gradlab import plots
-from gradlab.checks.lesson04 import _candidate_cases, _candidate_truth
+from gradlab.course.checks.lesson04 import _candidate_cases, _candidate_truth
 from gradlab.gradcheck import check_gradients
+from gradlab.teaching import plots
 
 matplotlib.use("Agg")
 

@@ -12,13 +12,13 @@ import time
 import numpy as np
 import pytest
 
-from gradlab.checking import check_exercise, reference_functions
-from gradlab.checks import lesson05
-from gradlab.course import lesson
+from gradlab.course.catalogue import lesson
+from gradlab.course.checks import lesson05
+from gradlab.course.judge import check_exercise, reference_functions
+from gradlab.course.verdict import FAIL
 from gradlab.gradcheck import numerical_gradient
-from gradlab.lazy import keras, tf
-from gradlab.quiet import tensorflow_warnings_hidden
-from gradlab.report import FAIL
+from gradlab.tfsupport.lazy import keras, tf
+from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
 POINT_SEEDS = (0, 1)
 

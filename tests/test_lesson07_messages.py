@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gradlab.checking import check_exercise, reference_functions
-from gradlab.course import lesson
-from gradlab.exercise import exercises_of
+from gradlab.course.catalogue import lesson
+from gradlab.course.exercise import exercises_of
+from gradlab.course.judge import check_exercise, reference_functions
 
 
 def _exercise(number: int):

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from gradlab.course import lessons
-from gradlab.quiet import TENSORFLOW_NOISE
+from gradlab.course.catalogue import lessons
+from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
 from tests.lesson_files import run_in_course
 
 LESSONS = lessons()

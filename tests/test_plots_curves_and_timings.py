@@ -1,4 +1,4 @@
-"""gradlab.plots.curves and gradlab.plots.seconds_per_call draw what they are given."""
+"""plots.curves and plots.seconds_per_call draw what they are given."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from gradlab import plots
+from gradlab.teaching import plots
 
 
 @pytest.fixture(autouse=True)

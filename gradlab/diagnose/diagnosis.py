@@ -16,8 +16,8 @@ from gradlab.diagnose.report import (
     Status,
     layer_of,
 )
-from gradlab.lazy import tf
-from gradlab.tensorboard import variable_path
+from gradlab.tfsupport.lazy import tf
+from gradlab.tfsupport.variables import variable_label
 
 DEFAULT_VANISHING = 1e-4
 """A gradient norm below this fraction of the largest one is vanishing."""
@@ -163,12 +163,8 @@ def _read_variables(loss: Callable[[], Any]) -> tuple[list[str], list[Any]]:
 
 
 def _name_of(value: Any, kind: str, position: int) -> str:
-    if _is_variable(value):
-        try:
-            return variable_path(value)
-        except TypeError:
-            pass
-    return f"{kind}s[{position}]"
+    label = variable_label(value) if _is_variable(value) else None
+    return label or f"{kind}s[{position}]"
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradlab.lazy import tf
-from gradlab.quiet import tensorflow_warnings_hidden
+from gradlab.tfsupport.lazy import tf
+from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
 _DUMP_FOLDER = "dump-"
 _USED_FOLDERS: set[Path] = set()

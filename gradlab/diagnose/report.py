@@ -180,7 +180,7 @@ class GradientDiagnosis:
 
     def figure(self, title: str | None = None) -> Figure:
         """The gradient-flow figure: each layer's gradient norm, log scale."""
-        from gradlab.plots import gradient_flow
+        from gradlab.diagnose.figure import gradient_flow
 
         return gradient_flow(
             self.layer_norms(),

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 
 def _same(old: Sequence[Any], new: Sequence[Any]) -> bool:

@@ -35,7 +35,7 @@ from gradlab.gradcheck.report import (
     summarize_input,
     unmeasured_input,
 )
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 Mode = Literal["full", "fast"]
 

@@ -18,8 +18,8 @@ from gradlab.gradcheck.errors import GradcheckError
 from gradlab.gradcheck.problem import InputSpec
 from gradlab.gradcheck.replayed import fixed_values, plan_inputs, replayed_values
 from gradlab.gradcheck.traced import TracedObjective
-from gradlab.lazy import tf
-from gradlab.quiet import tensorflow_warnings_hidden
+from gradlab.tfsupport.lazy import tf
+from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
 EPSILON = {
     "float64": 2.0**-52,

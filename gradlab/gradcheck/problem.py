@@ -20,7 +20,8 @@ from gradlab.gradcheck.errors import (
     NonFiniteError,
     PrecisionWarning,
 )
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
+from gradlab.tfsupport.variables import variable_label
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 """The input dtypes the checker accepts."""
@@ -110,17 +111,6 @@ def split_structure(xs: Any) -> tuple[Structure, list[Any]]:
     if isinstance(xs, (list, tuple)):
         return Structure("sequence"), list(xs)
     return Structure("single"), [xs]
-
-
-def variable_name(item: Any) -> str | None:
-    """The name of a TensorFlow or Keras variable (``None`` for anything else)."""
-    path = getattr(item, "path", None)
-    if isinstance(path, str) and path:
-        return path
-    name = getattr(item, "name", None)
-    if isinstance(name, str) and name and not isinstance(item, np.ndarray):
-        return name.removesuffix(":0")
-    return None
 
 
 def to_tensor(item: Any, label: str) -> Any:
@@ -333,7 +323,7 @@ def validated_inputs(structure: Structure, items: list[Any]) -> tuple[list[Input
     specs, tensors = [], []
     for position, item in enumerate(items):
         key = structure.keys[position] if structure.kind == "mapping" else None
-        provisional = InputSpec(position, key, variable_name(item), (), "")
+        provisional = InputSpec(position, key, variable_label(item), (), "")
         tensor = to_tensor(item, provisional.label)
         check_float_dtype(tensor, provisional.label)
         spec = InputSpec(position, key, provisional.name, tuple(tensor.shape), tensor.dtype.name)

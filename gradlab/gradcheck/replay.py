@@ -21,7 +21,7 @@ from typing import Any
 
 from gradlab.gradcheck.batched_ops import RULES, Node, Unsupported, Value
 from gradlab.gradcheck.sparse_ops import SPARSE_RULES, ColumnChange, RankOneChange
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 __all__ = ["BatchedReplay", "ColumnChange", "RankOneChange", "Unsupported", "Value"]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from gradlab.gradcheck.replay import BatchedReplay, ColumnChange, Unsupported, Value
 from gradlab.gradcheck.traced import TracedObjective
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 CHUNK_BYTES = 1 << 25
 """About how many bytes the largest batched tensor of one replay holds (32 MiB)."""

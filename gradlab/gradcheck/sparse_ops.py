@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradlab.gradcheck.batched_ops import ELEMENTWISE, UNARY, Node, Value, pass_through
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 
 @dataclass(frozen=True)

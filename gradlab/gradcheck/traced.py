@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gradlab.gradcheck.problem import InputSpec
-from gradlab.lazy import tf
+from gradlab.tfsupport.lazy import tf
 
 
 class TracedObjective:

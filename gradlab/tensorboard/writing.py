@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradlab.tensorboard.errors import GradientLoggingWarning, TensorBoardError
+from gradlab.tfsupport.variables import variable_label
 
 if TYPE_CHECKING:
     import tensorflow as tf
 else:
-    from gradlab.lazy import tf
+    from gradlab.tfsupport.lazy import tf
 
 NORM_PREFIX = "grad_norm"
 """Tag prefix of the per-variable gradient norm scalars."""
@@ -72,22 +73,16 @@ def ensure_writable_dir(logdir: str | os.PathLike[str]) -> Path:
 
 
 def variable_path(variable: Any) -> str:
-    """The readable name a variable's tags are built from.
+    """The readable name a variable's tags are built from (see :func:`variable_label`).
 
-    A Keras 3 variable's ``path`` (``"sequential/dense/kernel"``); otherwise
-    its ``name`` without the ``":0"`` device suffix (``tf.Variable(1.0,
-    name="w")`` gives ``"w"``).
+    Raises :class:`TypeError` for something that is not a named variable.
     """
-    path = getattr(variable, "path", None)
-    if isinstance(path, str) and path:
-        return path
-    name = getattr(variable, "name", None)
-    if not isinstance(name, str) or not name:
+    label = variable_label(variable)
+    if label is None:
         raise TypeError(
             f"expected a variable with a name or a path, got {type(variable).__name__}"
         )
-    base, colon, index = name.rpartition(":")
-    return base if colon and index.isdigit() else name
+    return label
 
 
 def unique_variable_names(variables: Sequence[Any]) -> list[str]:

@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from gradlab.cells import Cell, parse_cells, title_of
+from gradlab.course.cells import Cell, parse_cells, title_of
+from gradlab.course.messages import CourseError
 
 _LESSON_FILE = re.compile(r"^(?P<number>\d{2})_(?P<slug>\w+)\.py$")
-
-
-class CourseError(Exception):
-    """A problem with the learner's input: shown as one line, exit status 2."""
 
 
 def course_root() -> Path:

@@ -89,7 +89,7 @@ class Labelled:
 def exercises_of(lesson_number: int) -> list[Exercise]:
     """The exercises of a lesson, in order (empty if the lesson has none)."""
     try:
-        module = importlib.import_module(f"gradlab.checks.lesson{lesson_number:02d}")
+        module = importlib.import_module(f"gradlab.course.checks.lesson{lesson_number:02d}")
     except ModuleNotFoundError:
         return []
     return list(module.EXERCISES)

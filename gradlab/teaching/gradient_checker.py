@@ -33,7 +33,7 @@ import numpy as np
 
 from gradlab.gradcheck import PrecisionWarning, numerical_gradient, relative_errors
 from gradlab.gradcheck.problem import split_structure
-from gradlab.lazy import keras, tf
+from gradlab.tfsupport.lazy import keras, tf
 
 __all__ = [
     "compute_analytical_gradient",

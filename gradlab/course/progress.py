@@ -13,11 +13,11 @@ import inspect
 import json
 from pathlib import Path
 
-from gradlab.cells import RUN_BEFORE_CHECKS, code_of, parse_cells
-from gradlab.course import Lesson
-from gradlab.exercise import exercises_of
-from gradlab.report import Verdict
-from gradlab.source import functions_in, is_stub
+from gradlab.course.catalogue import Lesson
+from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, parse_cells
+from gradlab.course.exercise import exercises_of
+from gradlab.course.source import functions_in, is_stub
+from gradlab.course.verdict import Verdict
 
 
 def fingerprint(target: Lesson) -> str:

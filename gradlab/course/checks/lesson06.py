@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.checks.models import normal_data, seeded_model
-from gradlab.exercise import Case, Exercise, Labelled, Mistake
-from gradlab.lazy import keras, tf
+from gradlab.course.checks.models import normal_data, seeded_model
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.tfsupport.lazy import keras, tf
 
 # ── 6.1: gradient descent that keeps its variable ───────────────────────────
 

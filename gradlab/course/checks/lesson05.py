@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.checks.models import normal_data, seeded_model
-from gradlab.exercise import Case, Exercise, Labelled, Mistake
-from gradlab.lazy import keras, tf
+from gradlab.course.checks.models import normal_data, seeded_model
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.tfsupport.lazy import keras, tf
 
 
 def _tensor(values) -> tf.Tensor:

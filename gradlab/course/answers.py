@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.describe import describe
+from gradlab.course.describe import describe
 
 WRONG_KIND = frozenset({"type", "structure", "shape", "dtype"})
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.lazy import keras
+from gradlab.tfsupport.lazy import keras
 
 _BUILT: dict[tuple, tuple[Any, list[np.ndarray]]] = {}
 

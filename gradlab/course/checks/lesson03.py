@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.checks.models import normal_data, regressor, seeded_model
-from gradlab.exercise import Arguments, Case, Exercise, Labelled, Mistake
-from gradlab.lazy import keras, tf
+from gradlab.course.checks.models import normal_data, regressor, seeded_model
+from gradlab.course.exercise import Arguments, Case, Exercise, Labelled, Mistake
+from gradlab.tfsupport.lazy import keras, tf
 
 NORM = "grad_norm/"
 HIST = "grad_hist/"

@@ -1,6 +1,6 @@
 """Exercises of lesson 7, gradients across devices: cases, hints and known mistakes.
 
-The cases mirror over up to four logical CPUs (:mod:`gradlab.devices`) and
+The cases mirror over up to four logical CPUs (:mod:`gradlab.teaching.devices`) and
 split every global batch as ``strategy.experimental_distribute_dataset``
 does: each replica, in order, gets ``ceil(N / replicas)`` examples and the
 last ones get what is left. The independent truths are NumPy: the gradient of
@@ -15,10 +15,10 @@ import tempfile
 
 import numpy as np
 
-from gradlab import devices
-from gradlab.course import CourseError
-from gradlab.exercise import Case, Exercise, Mistake
-from gradlab.lazy import keras, tf
+from gradlab.course.exercise import Case, Exercise, Mistake
+from gradlab.course.messages import CourseError
+from gradlab.teaching import devices
+from gradlab.tfsupport.lazy import keras, tf
 
 REPLICAS = 4
 """How many replicas the checks mirror over (at least two must exist)."""

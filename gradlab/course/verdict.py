@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradlab.exercise import Exercise, Mistake
+from gradlab.course.exercise import Exercise, Mistake
 
 PASS, FAIL, TODO, ERROR = "pass", "fail", "todo", "error"
 _MARK = {PASS: "✓", FAIL: "✗", TODO: "✗", ERROR: "✗"}

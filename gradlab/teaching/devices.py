@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import tensorflow as tf
 else:
-    from gradlab.lazy import tf
+    from gradlab.tfsupport.lazy import tf
 
 __all__ = ["DeviceWarning", "logical_cpus", "mirrored_strategy"]
 
@@ -54,7 +54,7 @@ def _logical_cpus(count: int, stacklevel: int) -> list[str]:
         warnings.warn(
             f"TensorFlow had already initialised its devices with {len(names)} logical CPU(s), "
             f"so the CPU could not be split into {count}; using {len(names)}. Something ran "
-            "TensorFlow before gradlab.devices.logical_cpus: restart the kernel (or the "
+            "TensorFlow before gradlab.teaching.devices.logical_cpus: restart the kernel (or the "
             "process) and call it first.",
             DeviceWarning,
             stacklevel=stacklevel,

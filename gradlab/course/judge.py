@@ -6,72 +6,19 @@ notebook, so all three give the same verdict with the same words.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gradlab.cells import RUN_BEFORE_CHECKS, code_of, parse_cells
-from gradlab.compare import WRONG_KIND, Mismatch, Tolerance, compare
-from gradlab.course import CourseError, Lesson, lesson
-from gradlab.describe import describe, describe_call
-from gradlab.exercise import Arguments, Exercise, Mistake, exercises_of
-from gradlab.quiet import tensorflow_warnings_hidden
-from gradlab.report import ERROR, FAIL, PASS, TODO, Verdict
-from gradlab.timeout import ExerciseTimeout, time_limit
-
-_MESSAGE_LIMIT = 300
-
-
-def shown(path: Path) -> str:
-    """``path`` relative to the current folder when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-# ── loading ──────────────────────────────────────────────────────────────────
-
-
-def load_exercise_cells(path: Path) -> dict[str, Any]:
-    """Run only the setup and exercise cells of a lesson file; return its namespace."""
-    if not path.is_file():
-        raise CourseError(f"{shown(path)}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CourseError(f"{shown(path)}: cannot read it ({error})") from None
-    cells = parse_cells(text)
-    if not any("exercise" in cell.tags for cell in cells):
-        raise CourseError(
-            f'{shown(path)} is not a gradlab lesson: it has no cell tagged "exercise"'
-        )
-    return _execute(code_of(cells, RUN_BEFORE_CHECKS, text.count("\n") + 1), path)
-
-
-def load_module_file(path: Path) -> dict[str, Any]:
-    """Run a whole Python file (a solutions file) and return its namespace."""
-    return _execute(path.read_text(encoding="utf-8"), path)
-
-
-def _execute(code: str, path: Path) -> dict[str, Any]:
-    try:
-        compiled = compile(code, str(path), "exec")
-    except SyntaxError as error:
-        raise CourseError(
-            f"{shown(path)}, line {error.lineno}: syntax error: {error.msg}"
-        ) from None
-    namespace: dict[str, Any] = {"__name__": "gradlab_exercises", "__file__": str(path)}
-    try:
-        exec(compiled, namespace)
-    except Exception as error:
-        raise CourseError(
-            f"{shown(path)}{line_in(error, path)}: running its setup and exercise cells "
-            f"raised {one_line(error)}"
-        ) from None
-    return namespace
-
+from gradlab.course.answers import WRONG_KIND, Mismatch, Tolerance, compare
+from gradlab.course.catalogue import Lesson, lesson
+from gradlab.course.describe import describe, describe_call
+from gradlab.course.exercise import Arguments, Exercise, Mistake, exercises_of
+from gradlab.course.loading import load_exercise_cells, load_module_file
+from gradlab.course.messages import CourseError, first_line, line_in, one_line, shown
+from gradlab.course.time_limit import ExerciseTimeout, time_limit
+from gradlab.course.verdict import ERROR, FAIL, PASS, TODO, Verdict
+from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
 # ── checking ─────────────────────────────────────────────────────────────────
 
@@ -241,7 +188,7 @@ class _Raised:
 
     @classmethod
     def of(cls, error: BaseException) -> _Raised:
-        return cls(type(error), _first_line(error))
+        return cls(type(error), first_line(error))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Raised) and (self.kind, self.message) == (
@@ -267,35 +214,6 @@ def _recognise(exercise: Exercise, make: Callable[[], Arguments], got: Any) -> M
         if compare(got, theirs, _tolerance(exercise)) is None:
             return mistake
     return None
-
-
-# ── messages ─────────────────────────────────────────────────────────────────
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else ""
-
-
-def one_line(error: BaseException) -> str:
-    message = _first_line(error)
-    if len(message) > _MESSAGE_LIMIT:
-        message = message[: _MESSAGE_LIMIT - 1] + "…"
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
-def line_in(error: BaseException, path: Path | None, prefix: str = ", line") -> str:
-    """``, line N`` of the last traceback frame inside ``path`` (empty if none)."""
-    if path is None:
-        return ""
-    frames = [
-        frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == str(path)
-    ]
-    if not frames:
-        return ""
-    if prefix == ", line":
-        return f", line {frames[-1].lineno}"
-    return f"{prefix} {shown(path)}, line {frames[-1].lineno}"
 
 
 # ── notebooks ────────────────────────────────────────────────────────────────

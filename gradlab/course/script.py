@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gradlab.checking import line_in, one_line, shown
-from gradlab.course import CourseError, Lesson
+from gradlab.course.catalogue import Lesson
+from gradlab.course.messages import CourseError, line_in, one_line, shown
 
 
 def run_lesson(target: Lesson) -> int:

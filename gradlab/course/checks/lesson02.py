@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.exercise import Case, Exercise, Labelled, Mistake
-from gradlab.lazy import tf
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.tfsupport.lazy import tf
 
 
 def _values(shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5) -> np.ndarray:

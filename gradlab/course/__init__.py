@@ -1,0 +1,22 @@
+"""The course engine: what ``python -m gradlab.lesson`` drives.
+
+- :mod:`~gradlab.course.cli` — the command line and its verbs.
+- :mod:`~gradlab.course.catalogue` — where the course is, and its lessons.
+- :mod:`~gradlab.course.cells`, :mod:`~gradlab.course.source` — a lesson file's
+  cells and functions, read without running them.
+- :mod:`~gradlab.course.exercise` — what an exercise is; the per-lesson
+  declarations live in :mod:`gradlab.course.checks`.
+- :mod:`~gradlab.course.loading` — running a lesson's setup and exercise cells.
+- :mod:`~gradlab.course.judge` — checking an answer against the reference;
+  :mod:`~gradlab.course.answers` compares values, :mod:`~gradlab.course.describe`
+  shows them, :mod:`~gradlab.course.verdict` is the outcome,
+  :mod:`~gradlab.course.time_limit` stops a runaway exercise.
+- :mod:`~gradlab.course.script`, :mod:`~gradlab.course.notebook`,
+  :mod:`~gradlab.course.pristine`, :mod:`~gradlab.course.progress` — running a
+  lesson, pairing it with a notebook, resetting it, remembering what passed.
+"""
+
+from gradlab.course.catalogue import Lesson, course_root, lesson, lessons
+from gradlab.course.messages import CourseError
+
+__all__ = ["CourseError", "Lesson", "course_root", "lesson", "lessons"]
