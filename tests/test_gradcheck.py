@@ -17,15 +17,28 @@ from gradlab.gradcheck import (
     check_gradients,
     numerical_gradient,
 )
-from gradlab.gradcheck.differences import central_differences
+from gradlab.gradcheck.differences import REPLAY_VARIABLE, central_differences
 from gradlab.gradcheck.problem import prepare
 
 MODES = ["full", "fast"]
 
 
+@pytest.fixture(autouse=True)
+def strict_replay(monkeypatch):
+    """A bug in a batched rule fails the test instead of falling back to the compiled loop."""
+    monkeypatch.setenv(REPLAY_VARIABLE, "strict")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def report_row(report, label):
+    """The line of ``str(report)`` that starts with ``label`` (e.g. ``"cost"``)."""
+    rows = [line for line in str(report).splitlines() if line.strip().startswith(f"{label} ")]
+    assert len(rows) == 1, f"no single {label!r} row in:\n{report}"
+    return rows[0]
 
 
 def tanh_layer_loss(rng):
@@ -470,7 +483,7 @@ def test_full_report_says_how_each_input_was_evaluated(rng):
 
     xs = [tf.constant(rng.standard_normal((4, 300))), tf.constant(rng.standard_normal(300))]
 
-    cost = str(check_gradients(loss, xs)).splitlines()[6]
+    cost = report_row(check_gradients(loss, xs), "cost")
 
     assert cost.startswith(
         "  cost       3,000 evaluations of f; input 0, input 1: only the operations downstream"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from gradlab.gradcheck.errors import GradcheckError
 
 DEFAULT_RTOL = {"float64": 1e-5, "float32": 1e-3, "float16": 5e-2, "bfloat16": 1e-1}
 """Default relative tolerance for each precision the check can run at."""
@@ -16,7 +19,7 @@ proportion to the size of ``f``), for each precision."""
 
 
 @dataclass(frozen=True)
-class Tolerance:
+class GradientTolerance:
     """When a compared value passes.
 
     It passes when ``|numerical - analytical| <= atol + rtol * max(|numerical|, |analytical|)``.
@@ -36,7 +39,7 @@ class Tolerance:
 
 def default_tolerance(
     precision: str, f_value: float, rtol: float | None, atol: float | None
-) -> Tolerance:
+) -> GradientTolerance:
     """The tolerance to use: the caller's, else the defaults for ``precision``.
 
     The default ``atol`` is ``DEFAULT_ATOL[precision] * max(1, |f(x)|)``.
@@ -45,9 +48,26 @@ def default_tolerance(
         rtol = DEFAULT_RTOL[precision]
     if atol is None:
         atol = DEFAULT_ATOL[precision] * max(1.0, abs(f_value))
-    if rtol < 0 or atol < 0 or rtol + atol == 0:
-        raise ValueError(f"tolerances must be >= 0 and not both 0 (rtol={rtol}, atol={atol})")
-    return Tolerance(float(rtol), float(atol))
+    check_tolerances(rtol, atol)
+    return GradientTolerance(float(rtol), float(atol))
+
+
+def check_tolerances(rtol: object, atol: object) -> None:
+    """Refuse tolerances that are not finite numbers >= 0, or are both 0.
+
+    NaN must be refused explicitly: every comparison with it is false, so
+    ``rtol < 0`` lets it through, and then no value could ever pass.
+    """
+    if not (_usable(rtol) and _usable(atol)) or rtol + atol == 0:  # type: ignore[operator]
+        raise GradcheckError(
+            f"tolerances must be finite numbers >= 0 and not both 0 (rtol={rtol!r}, atol={atol!r})"
+        )
+
+
+def _usable(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 def absolute_errors(numerical: np.ndarray, analytical: np.ndarray) -> np.ndarray:

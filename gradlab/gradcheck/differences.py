@@ -4,30 +4,37 @@ Every numerical derivative here is a central difference
 ``(f(x + h) - f(x - h)) / (2h)`` where, to keep rounding out of the step, the
 divisor is the difference of the two perturbed inputs *as they were stored*,
 not the nominal ``2h``.
+
+For every element, each input is first offered to the accelerator
+(:mod:`gradlab.gradcheck._replay`), which replays only the part of ``f``
+downstream of the input; an input it cannot take (it raises ``Unsupported``,
+with the reason) runs in a compiled loop instead, and the report says which
+evaluator ran for each input and why. The environment variable
+:data:`REPLAY_VARIABLE` (``GRADLAB_REPLAY``) chooses how:
+
+- ``on`` (the default): replay what can be replayed; if the replay fails in a
+  way it did not foresee (a bug in a batched rule), fall back to the compiled
+  loop and say so in the report;
+- ``strict``: the same, but an unforeseen failure is raised (the test suite
+  runs this way, so a bug in a rule fails a test instead of slowing checks);
+- ``off``: never replay (to measure what the accelerator is worth).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from gradlab.gradcheck._replay import Replay, Unsupported
 from gradlab.gradcheck.errors import GradcheckError
-from gradlab.gradcheck.problem import InputSpec
-from gradlab.gradcheck.replayed import fixed_values, plan_inputs, replayed_values
-from gradlab.gradcheck.traced import TracedObjective
+from gradlab.gradcheck.problem import EPSILON, InputSpec
+from gradlab.gradcheck.progress import Progress
 from gradlab.tfsupport.lazy import tf
 from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
-
-EPSILON = {
-    "float64": 2.0**-52,
-    "float32": 2.0**-23,
-    "float16": 2.0**-10,
-    "bfloat16": 2.0**-7,
-}
-"""Machine epsilon of each floating-point dtype the checker accepts."""
 
 
 def default_step(precision: str) -> float:
@@ -65,6 +72,8 @@ class CentralDifferences:
     """Perturbations evaluated per compiled step (1: one at a time; 0: none perturbed directly)."""
     replayed: tuple[int, ...] = ()
     """Inputs whose perturbations ran through a batched eager replay of ``f``'s graph."""
+    not_replayed: dict[int, str] = field(default_factory=dict)
+    """Why each of the other inputs was not replayed, by position."""
 
 
 @dataclass
@@ -74,6 +83,38 @@ class DirectionalDifferences:
     numerical: np.ndarray
     analytical: np.ndarray
     evaluations: int
+
+
+def refuse_unusable_step(values: Sequence[Any], specs: Sequence[InputSpec], step: float) -> None:
+    """Raise if ``x ± step`` is not finite, or keeps nothing of ``x``, for some element.
+
+    Both make every difference meaningless (``f`` at infinity, or at ``±step``
+    whatever ``x`` is), so the check would report a failure that says nothing
+    about the gradient.
+    """
+    for value, spec in zip(values, specs, strict=True):
+        base = as_float64(value).ravel()
+        with np.errstate(over="ignore", invalid="ignore"):
+            plus, minus = stored(base + step, value.dtype), stored(base - step, value.dtype)
+        problem = None
+        bad = np.flatnonzero(~(np.isfinite(plus) & np.isfinite(minus)))
+        if bad.size:
+            problem = f"is not finite in {value.dtype.name}"
+        else:
+            far = stored(np.array([step]), value.dtype)[0]
+            bad = np.flatnonzero((base != 0) & (plus == far) & (minus == -far))
+            if bad.size:
+                problem = "rounds to ±delta: nothing of x is left in it"
+        if problem is not None:
+            flat = int(bad[0])
+            index = [int(i) for i in np.unravel_index(flat, spec.shape)]
+            raise GradcheckError(
+                f"delta={step:g} is too large for {spec.label}: at element {index} "
+                f"(x = {base[flat]:g}), x ± delta {problem}. A finite difference needs a "
+                "step that is small next to x: leave delta=None for the default "
+                f"({default_step(value.dtype.name):.2g} here), or a value "
+                "like 1e-6 * |x|."
+            )
 
 
 def perturbed_elements(
@@ -104,8 +145,29 @@ def perturbed_elements(
     return np.concatenate(bases), np.concatenate(pluses), np.concatenate(minuses)
 
 
-CHUNK_BYTES = 1 << 19
-"""About how many bytes of perturbed inputs one batch holds (512 KiB: it stays in cache)."""
+REPLAY_VARIABLE = "GRADLAB_REPLAY"
+"""The environment variable that sets the accelerator: ``on`` (default), ``strict`` or ``off``."""
+
+REPLAY_SETTINGS = ("on", "strict", "off")
+
+
+def replay_setting() -> str:
+    """The accelerator's setting, from :data:`REPLAY_VARIABLE` (``on`` when unset)."""
+    setting = os.environ.get(REPLAY_VARIABLE, "on").strip().lower() or "on"
+    if setting not in REPLAY_SETTINGS:
+        raise GradcheckError(
+            f"{REPLAY_VARIABLE}={setting!r} is not one of {', '.join(REPLAY_SETTINGS)}"
+        )
+    return setting
+
+
+COMPILED_BATCH_BYTES = 1 << 19
+"""About how many bytes of perturbed inputs one compiled batch holds (512 KiB).
+
+Each perturbation of the compiled loop is a full copy of the inputs; keeping a
+batch of them in cache is where the batched products run fastest. (The
+replay's bound, ``_replay.batches.REPLAY_BATCH_BYTES``, is 64 times larger: it
+bounds memory, since a replayed perturbation is one column, not a copy.)"""
 
 MAX_BATCH = 256
 """The most perturbations evaluated in one batch."""
@@ -121,12 +183,40 @@ def batch_size(total_size: int) -> int:
 
     1 (one at a time) below :data:`WORTH_BATCHING` elements. Otherwise each
     perturbation is a full copy of the inputs, so the batch holds
-    ``batch × total_size`` values; keeping that near :data:`CHUNK_BYTES`
+    ``batch × total_size`` values; keeping that near :data:`COMPILED_BATCH_BYTES`
     keeps the batch in cache, where the batched matrix products run fastest.
     """
     if total_size < WORTH_BATCHING:
         return 1
-    return int(min(MAX_BATCH, max(4, CHUNK_BYTES // (8 * max(1, total_size)))))
+    return int(min(MAX_BATCH, max(4, COMPILED_BATCH_BYTES // (8 * max(1, total_size)))))
+
+
+SEGMENT_BATCHES = 8
+"""Compiled batches per call of the compiled loop: between calls, progress is counted."""
+
+LOOP_SEGMENT = 64
+"""Evaluations per call of the one-at-a-time compiled loop."""
+
+
+def _segment_length(batch: int, total: int) -> int:
+    """How many perturbations one call of the compiled loop evaluates (even, ≤ ``total``)."""
+    wanted = batch * SEGMENT_BATCHES if batch > 1 else LOOP_SEGMENT
+    return min(total, wanted + wanted % 2)
+
+
+def _input_builder(
+    specs: Sequence[InputSpec], dtypes: Sequence[str]
+) -> Callable[[Sequence[Any]], Any]:
+    """A function of the flat pieces of the inputs giving ``f`` as a float64 scalar."""
+
+    def evaluate(objective: Callable[..., Any], flats: Sequence[Any]) -> Any:
+        inputs = [
+            tf.cast(tf.reshape(flat, spec.shape), dtype)
+            for flat, spec, dtype in zip(flats, specs, dtypes, strict=True)
+        ]
+        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
+
+    return evaluate
 
 
 def _batched_differences(
@@ -135,10 +225,11 @@ def _batched_differences(
     dtypes: Sequence[str],
     batch: int,
 ) -> Callable[..., Any]:
-    """A function of (flat inputs, perturbed values) giving ``f`` at every perturbation.
+    """A function of (flat inputs, some perturbed values, where they start) giving ``f`` at each.
 
-    ``perturbed`` holds 2N values: element ``j`` (counted over all inputs)
-    at ``x + h`` (index ``2j``) and at ``x - h`` (index ``2j + 1``). A
+    The perturbed values are a run of the 2N: value ``k`` of the whole
+    sequence is element ``k // 2`` (counted over all inputs) at ``x + h``
+    (``k`` even) or ``x - h`` (``k`` odd), and the run starts at ``first``. A
     ``tf.while_loop`` takes them ``batch`` at a time: each input is copied
     ``batch`` times, each copy gets its perturbed value written in, and ``f``
     runs on the whole batch at once with ``tf.vectorized_map``, which turns
@@ -148,20 +239,13 @@ def _batched_differences(
     """
     sizes = [spec.size for spec in specs]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
-    total = 2 * sum(sizes)
-    chunks = -(-total // batch)
     rows = tf.range(batch)
+    evaluate = _input_builder(specs, dtypes)
 
-    def evaluate(*flats: Any) -> Any:
-        inputs = [
-            tf.cast(tf.reshape(flat, spec.shape), dtype)
-            for flat, spec, dtype in zip(flats, specs, dtypes, strict=True)
-        ]
-        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
-
-    def perturbed_copies(flats: Sequence[Any], perturbed: Any, first: Any) -> list[Any]:
-        which = tf.minimum(first + rows, total - 1)  # the last batch repeats the last value
-        element = which // 2
+    def perturbed_copies(flats: Sequence[Any], perturbed: Any, first: Any, start: Any) -> list:
+        count = tf.shape(perturbed)[0]
+        which = tf.minimum(start + rows, count - 1)  # the last batch repeats the last value
+        element = (first + which) // 2
         values = tf.gather(perturbed, which)
         copies = []
         for flat, offset, size in zip(flats, offsets, sizes, strict=True):
@@ -174,12 +258,14 @@ def _batched_differences(
             copies.append(tf.tensor_scatter_nd_update(tiled, where, update))
         return copies
 
-    def run(flat: Any, perturbed: Any) -> Any:
+    def run(flat: Any, perturbed: Any, first: Any) -> Any:
         flats = tf.split(flat, sizes) if len(sizes) > 1 else [flat]
+        count = tf.shape(perturbed)[0]
+        chunks = (count + batch - 1) // batch
 
         def body(chunk: Any, results: Any) -> tuple[Any, Any]:
-            copies = perturbed_copies(flats, perturbed, chunk * batch)
-            values = tf.vectorized_map(lambda args: evaluate(*args), tuple(copies))
+            copies = perturbed_copies(flats, perturbed, first, chunk * batch)
+            values = tf.vectorized_map(lambda args: evaluate(objective, args), tuple(copies))
             return chunk + 1, results.write(chunk, values)
 
         _, results = tf.while_loop(
@@ -187,73 +273,112 @@ def _batched_differences(
             body,
             (tf.constant(0), tf.TensorArray(tf.float64, chunks, element_shape=[batch])),
         )
-        return tf.reshape(results.stack(), [-1])[:total]
+        return tf.reshape(results.stack(), [-1])[:count]
 
     return run
 
 
 def _difference_loop(
     objective: Callable[..., Any], specs: Sequence[InputSpec], dtypes: Sequence[str]
-) -> Callable[[Any, Any], Any]:
+) -> Callable[..., Any]:
     """Like :func:`_batched_differences`, one evaluation per loop step (no batching).
 
     The fallback for an ``f`` that ``tf.vectorized_map`` cannot batch.
     """
     sizes = [spec.size for spec in specs]
-    total = 2 * sum(sizes)
+    last = sum(sizes) - 1
+    evaluate = _input_builder(specs, dtypes)
 
-    def evaluate(buffer: Any) -> Any:
-        pieces = tf.split(buffer, sizes) if len(sizes) > 1 else [buffer]
-        inputs = [
-            tf.cast(tf.reshape(piece, spec.shape), dtype)
-            for piece, spec, dtype in zip(pieces, specs, dtypes, strict=True)
-        ]
-        return tf.reshape(tf.cast(objective(*inputs), tf.float64), [])
+    def run(flat: Any, perturbed: Any, first: Any) -> Any:
+        count = tf.shape(perturbed)[0]
 
-    def run(flat: Any, perturbed: Any) -> Any:
         def body(k: Any, values: Any) -> tuple[Any, Any]:
-            where = tf.reshape(k // 2, [1, 1])
+            # the padding after the last value re-evaluates the last element
+            where = tf.reshape(tf.minimum((first + k) // 2, last), [1, 1])
             buffer = tf.tensor_scatter_nd_update(flat, where, tf.reshape(perturbed[k], [1]))
-            return k + 1, values.write(k, evaluate(buffer))
+            pieces = tf.split(buffer, sizes) if len(sizes) > 1 else [buffer]
+            return k + 1, values.write(k, evaluate(objective, pieces))
 
         _, values = tf.while_loop(
-            lambda k, _: k < total,
+            lambda k, _: k < count,
             body,
-            (tf.constant(0), tf.TensorArray(tf.float64, total)),
+            (tf.constant(0), tf.TensorArray(tf.float64, count)),
         )
         return values.stack()
 
     return run
 
 
-def _run_compiled(run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """Trace ``run`` once with ``tf.function`` and call it.
+def _compiled(run: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Callable[..., Any], Any]:
+    """``run`` traced once with ``tf.function``, and its value at ``args``.
 
     AutoGraph is off (it makes the first trace several times slower) unless
     ``f`` needs it: Python ``if``/``while`` on tensor values. (XLA is not
-    used: compiling ``f`` with it costs about as much as it saves.)
+    used: compiling ``f`` with it costs about as much as it saves.) Later
+    calls with arguments of the same shapes reuse the trace.
     """
     try:
-        return tf.function(run, autograph=False)(*args)
+        function = tf.function(run, autograph=False)
+        return function, function(*args)
     except tf.errors.OperatorNotAllowedInGraphError:
-        return tf.function(run, autograph=True)(*args)
+        function = tf.function(run, autograph=True)
+        return function, function(*args)
+
+
+def _first_segment(
+    objective: Callable[..., Any],
+    specs: Sequence[InputSpec],
+    dtypes: Sequence[str],
+    args: tuple[Any, ...],
+    batch: int,
+) -> tuple[Callable[..., Any], Any, int]:
+    """The compiled loop, its values on the first run of perturbations, and its batch size.
+
+    Batched with ``tf.vectorized_map`` when ``batch > 1`` and ``f`` allows it,
+    else one evaluation at a time (batch 1).
+    """
+    if batch > 1:
+        try:
+            run = _batched_differences(objective, specs, dtypes, batch)
+            function, values = _compiled(run, args)
+            return function, values, batch
+        except Exception:  # f runs, but not batched: evaluate one at a time
+            pass
+    function, values = _compiled(_difference_loop(objective, specs, dtypes), args)
+    return function, values, 1
 
 
 def _evaluate_perturbations(
     objective: Callable[..., Any],
     specs: Sequence[InputSpec],
     dtypes: Sequence[str],
-    args: tuple[Any, ...],
+    flat: np.ndarray,
+    perturbed: np.ndarray,
     batch: int,
-) -> tuple[Any, int]:
-    """``f`` at every perturbation, and the batch size used (1 if ``f`` cannot be batched)."""
-    if batch > 1:
-        try:
-            run = _batched_differences(objective, specs, dtypes, batch)
-            return _run_compiled(run, args), batch
-        except Exception:  # f runs, but not batched: evaluate one at a time
-            pass
-    return _run_compiled(_difference_loop(objective, specs, dtypes), args), 1
+    progress: Progress,
+) -> tuple[np.ndarray, int]:
+    """``f`` at every perturbation (compiled), and the batch size used (1 if not batched).
+
+    The perturbations go through the compiled loop a run at a time (every run
+    padded to the same length, so the loop is traced once), and ``progress``
+    counts them between runs.
+    """
+    total = perturbed.size
+    segment = _segment_length(batch, total)
+    flat_tensor = tf.constant(flat, tf.float64)
+    results = np.empty(total)
+    function = None
+    for first in range(0, total, segment):
+        piece = perturbed[first : first + segment]
+        padded = np.concatenate([piece, np.repeat(piece[-1:], segment - piece.size)])
+        args = (flat_tensor, tf.constant(padded, tf.float64), tf.constant(first, tf.int32))
+        if function is None:
+            function, values, batch = _first_segment(objective, specs, dtypes, args, batch)
+        else:
+            values = function(*args)
+        results[first : first + piece.size] = as_float64(values)[: piece.size]
+        progress.advance(piece.size)
+    return results, batch
 
 
 def central_differences(
@@ -263,23 +388,33 @@ def central_differences(
     step: float,
     batch: int | None = None,
     *,
-    replay: bool = True,
+    replay: bool | None = None,
+    max_seconds: float | None = None,
 ) -> CentralDifferences:
     """The numerical gradient of ``objective`` with respect to every element of ``values``.
 
     No Python work per element: each input's 2N evaluations run in batches.
-    By default (``replay``) only the operations of ``f`` downstream of the
-    input run, eagerly, on a batch of perturbations, each kept as the one
-    column it changes for as long as the operations allow (see
-    :mod:`gradlab.gradcheck.replayed`). Inputs that cannot be replayed (an
-    operation without a batched rule), or all of them with ``replay=False``,
+    By default only the operations of ``f`` downstream of the input run,
+    eagerly, on a batch of perturbations, each kept as the one column it
+    changes for as long as the operations allow (the accelerator,
+    :mod:`gradlab.gradcheck._replay`). Inputs that cannot be replayed, or all
+    of them with ``replay=False`` (default: as :data:`REPLAY_VARIABLE` says),
     run in one compiled loop, ``batch`` perturbations at a time (default: see
     :func:`batch_size`; ``1`` evaluates them one by one).
+
+    Raises:
+        BudgetError: the evaluations would take more than ``max_seconds``
+            (judged about a second in; ``None``: no budget).
     """
+    setting = replay_setting()
+    if replay is None:
+        replay = setting != "off"
     # The checker traces new functions and falls back from vectorizing on purpose:
     # TensorFlow's warnings about both are meant for its own users, not for a check.
     with tensorflow_warnings_hidden():
-        return _central_differences(objective, values, specs, step, batch, replay)
+        return _central_differences(
+            objective, values, specs, step, batch, replay, setting, max_seconds
+        )
 
 
 def _central_differences(
@@ -289,6 +424,8 @@ def _central_differences(
     step: float,
     batch: int | None,
     replay: bool,
+    setting: str,
+    max_seconds: float | None,
 ) -> CentralDifferences:
     """Replay the inputs that can be replayed, and move the others in a compiled loop."""
     dtypes = [value.dtype.name for value in values]
@@ -296,52 +433,74 @@ def _central_differences(
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
     pairs = np.stack([plus, minus], axis=1)  # row j: element j at x + h, at x - h
-    replayed = (
-        _replay_inputs(objective, values, specs, dtypes, flat, pairs.ravel(), bounds)
-        if replay
-        else {}
-    )
+    progress = Progress(at.size, flat.size, max_seconds)
+    if replay:
+        replayed, reasons = _replay_inputs(
+            objective, values, specs, flat, pairs.ravel(), bounds, progress, setting
+        )
+    else:
+        replayed, reasons = {}, dict.fromkeys(range(len(specs)), _switched_off(setting))
     for position, values_of_f in replayed.items():
         at[bounds[position] : bounds[position + 1]] = values_of_f
     used_batch = 0
     rest = [i for i in range(len(specs)) if i not in replayed]
     if rest:
         pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
+        moved = (flat[pick], pairs[pick].ravel())
         at[pick], used_batch = _move_directly(
-            objective, values, specs, dtypes, rest, flat[pick], pairs[pick].ravel(), batch
+            objective, values, specs, dtypes, rest, *moved, batch, progress
         )
+    progress.finish()
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(split_like(derivatives, specs), at.size, used_batch, tuple(replayed))
+    return CentralDifferences(
+        split_like(derivatives, specs), at.size, used_batch, tuple(replayed), reasons
+    )
+
+
+def _switched_off(setting: str) -> str:
+    if setting == "off":
+        return f"switched off by {REPLAY_VARIABLE}=off"
+    return "switched off by replay=False"
 
 
 def _replay_inputs(
     objective: Callable[..., Any],
     values: Sequence[Any],
     specs: Sequence[InputSpec],
-    dtypes: Sequence[str],
     flat: np.ndarray,
     perturbed: np.ndarray,
     bounds: np.ndarray,
-) -> dict[int, np.ndarray]:
-    """``f`` at the perturbations of every input that can be replayed, by position."""
-    try:
-        traced = TracedObjective(objective, specs, dtypes)
-        plans = plan_inputs(traced, range(len(specs)))
-        fixed = fixed_values(traced, list(plans.values()), values)
-    except Exception:  # f cannot be traced or run this way: every input is compiled instead
-        return {}
-    results = {}
-    for position, plan in plans.items():
+    progress: Progress,
+    setting: str,
+) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+    """``f`` at the perturbations of every input that can be replayed, and why not the others.
+
+    Catches ``Unsupported`` (the accelerator's own "not this input", with its
+    reason); anything else escaping the accelerator is a bug in it, raised
+    when :data:`REPLAY_VARIABLE` is ``strict`` and otherwise reported as the
+    reason the input was compiled instead.
+    """
+    engine = Replay(objective, values, specs)
+    results, reasons = {}, {}
+    for position in range(len(specs)):
         part = slice(bounds[position], bounds[position + 1])
         twice = slice(2 * bounds[position], 2 * bounds[position + 1])
         try:
-            values_of_f = replayed_values(
-                plan, fixed, values[position], flat[part], perturbed[twice]
+            results[position] = engine.evaluate(
+                position, flat[part], perturbed[twice], progress.advance
             )
-        except Exception:  # anything unexpected: this input is compiled instead
-            continue
-        results[position] = values_of_f
-    return results
+        except Unsupported as reason:
+            reasons[position] = str(reason)
+        except GradcheckError:  # the budget, judged between batches
+            raise
+        except Exception as error:
+            if setting == "strict":
+                raise
+            reasons[position] = (
+                f"the replay failed unexpectedly ({type(error).__name__}: {error}); "
+                "this is a gradlab bug, please report it"
+            )
+    return results, reasons
 
 
 def _move_directly(
@@ -353,6 +512,7 @@ def _move_directly(
     flat: np.ndarray,
     perturbed: np.ndarray,
     batch: int | None,
+    progress: Progress,
 ) -> tuple[np.ndarray, int]:
     """``f`` at ``x ± h`` for every element of the inputs at ``positions``, as (n, 2).
 
@@ -362,14 +522,15 @@ def _move_directly(
     if batch is None:
         batch = min(batch_size(flat.size), 2 * flat.size)
     sub_objective = _holding_others_fixed(objective, values, positions)
-    args = (tf.constant(flat, tf.float64), tf.constant(perturbed, tf.float64))
     try:
         result, used = _evaluate_perturbations(
             sub_objective,
             [specs[i] for i in positions],
             [dtypes[i] for i in positions],
-            args,
+            flat,
+            perturbed,
             batch,
+            progress,
         )
     except GradcheckError:
         raise
@@ -380,7 +541,7 @@ def _move_directly(
             "only (no .numpy(), no NumPy on tensors), or use mode='fast', which runs "
             "f eagerly."
         ) from error
-    return as_float64(result).reshape(-1, 2), used
+    return result.reshape(-1, 2), used
 
 
 def _holding_others_fixed(

@@ -31,3 +31,19 @@ class IndependentInputError(GradcheckError):
 
 class PrecisionWarning(UserWarning):
     """The check could not run in float64, so it is less precise than usual."""
+
+
+class BudgetError(GradcheckError):
+    """A full check would take longer than its budget (``max_seconds``).
+
+    The message gives the projected time and what to do instead: ``mode="fast"``,
+    a subset of the inputs, or a larger ``max_seconds``.
+    """
+
+
+class NondeterministicError(GradcheckError):
+    """``f`` gives different values at the same point (``tf.random`` inside, say).
+
+    Finite differences subtract values of ``f`` at nearby points, so random
+    noise in ``f`` would decide the verdict.
+    """

@@ -17,6 +17,7 @@ import numpy as np
 from gradlab.gradcheck.errors import (
     GradcheckDtypeError,
     GradcheckError,
+    NondeterministicError,
     NonFiniteError,
     PrecisionWarning,
 )
@@ -27,6 +28,14 @@ FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 """The input dtypes the checker accepts."""
 
 _PRECISION_ORDER = ("bfloat16", "float16", "float32", "float64")
+
+EPSILON = {
+    "float64": 2.0**-52,
+    "float32": 2.0**-23,
+    "float16": 2.0**-10,
+    "bfloat16": 2.0**-7,
+}
+"""Machine epsilon of each floating-point dtype the checker accepts."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +321,28 @@ def _precision_note(attempt: _Attempt, precision: str, refused: str | None) -> s
     )
 
 
+def refuse_nondeterminism(attempt: _Attempt, value: float, precision: str) -> None:
+    """Evaluate ``f`` a second time at the same point; raise if the value moved.
+
+    A tolerance of a few units in the last place leaves room for a reduction
+    whose order varies between runs; ``tf.random`` inside ``f`` moves the
+    value far more than that.
+    """
+    again = float(tf.cast(tf.reshape(attempt.objective(*attempt.values), []), tf.float64))
+    allowed = 64 * EPSILON[precision] * max(1.0, abs(value))
+    if abs(again - value) <= allowed:
+        return
+    raise NondeterministicError(
+        f"f is not deterministic: called twice at the same inputs it gave {value!r}, then "
+        f"{again!r}. Something random runs inside it (tf.random.*, dropout in training mode, "
+        "a random augmentation), and finite differences would measure that noise instead of "
+        "the gradient, so no verdict would mean anything. Make f a function of its inputs: "
+        "draw the random values once outside f and let it read them, or use "
+        "tf.random.stateless_* with a fixed seed inside it (e.g. "
+        "tf.random.stateless_normal(shape, seed=[1, 2]))."
+    )
+
+
 def validated_inputs(structure: Structure, items: list[Any]) -> tuple[list[InputSpec], list[Any]]:
     """Each input as a tensor with its description, refusing what cannot be checked.
 
@@ -373,6 +404,7 @@ def prepare(
         )
     run_dtypes = [v.dtype.name for v in attempt.values]
     precision = precision_of([*run_dtypes, attempt.output_dtype])
+    refuse_nondeterminism(attempt, value, precision)
     note = _precision_note(attempt, precision, refused)
     return Problem(
         function_name=getattr(f, "__qualname__", None) or type(f).__name__,

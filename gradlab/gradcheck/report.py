@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradlab.gradcheck.compare import (
-    Tolerance,
+    GradientTolerance,
     absolute_errors,
     diagnose,
     relative_errors,
@@ -197,7 +197,7 @@ def summarize_input(
     checked_in: str,
     numerical: np.ndarray,
     analytical: np.ndarray,
-    tolerance: Tolerance,
+    tolerance: GradientTolerance,
     *,
     per_element: bool,
 ) -> InputReport:

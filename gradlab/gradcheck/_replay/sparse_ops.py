@@ -7,7 +7,7 @@ changes in that form, instead of materialising a whole copy of the tensor per
 perturbation, makes each perturbation cost a column instead of a matrix
 until the change spreads everywhere. Then the batch is made dense
 (:meth:`ColumnChange.dense`, :meth:`RankOneChange.dense`) and the ordinary
-batched rules of :mod:`gradlab.gradcheck.batched_ops` take over.
+batched rules of :mod:`gradlab.gradcheck._replay.batched_ops` take over.
 
 Every rule here is exact algebra on the same forward operations; none uses
 a gradient.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gradlab.gradcheck.batched_ops import ELEMENTWISE, UNARY, Node, Value, pass_through
+from gradlab.gradcheck._replay.batched_ops import ELEMENTWISE, UNARY, Node, Value, pass_through
 from gradlab.tfsupport.lazy import tf
 
 

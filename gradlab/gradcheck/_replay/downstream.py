@@ -6,9 +6,9 @@ the tensor that holds it do. :class:`BatchedReplay` finds those operations in
 ``f``'s traced graph and runs them once per batch, eagerly, the way
 ``tf.vectorized_map`` would but without tracing or compiling anything. Each
 operation type has a rule saying how it runs on a batch
-(:mod:`gradlab.gradcheck.batched_ops`), and the operations that can keep a
+(:mod:`gradlab.gradcheck._replay.batched_ops`), and the operations that can keep a
 change confined to one column or to a rank-one update do so
-(:mod:`gradlab.gradcheck.sparse_ops`).
+(:mod:`gradlab.gradcheck._replay.sparse_ops`).
 
 An operation without a rule raises :class:`Unsupported` when the replay is
 built, and the caller evaluates ``f`` another way.
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gradlab.gradcheck.batched_ops import RULES, Node, Unsupported, Value
-from gradlab.gradcheck.sparse_ops import SPARSE_RULES, ColumnChange, RankOneChange
+from gradlab.gradcheck._replay.batched_ops import RULES, Node, Unsupported, Value
+from gradlab.gradcheck._replay.sparse_ops import SPARSE_RULES, ColumnChange, RankOneChange
 from gradlab.tfsupport.lazy import tf
 
 __all__ = ["BatchedReplay", "ColumnChange", "RankOneChange", "Unsupported", "Value"]

@@ -1,29 +1,34 @@
 """``f`` at every perturbation of an input, by replaying the part of ``f`` the input affects.
 
-For each input, :class:`~gradlab.gradcheck.replay.BatchedReplay` takes the
+For each input, :class:`~gradlab.gradcheck._replay.downstream.BatchedReplay` takes the
 operations downstream of it in ``f``'s traced graph, and a batch of
 perturbations runs through them eagerly: no tracing, no compiling, and the
 part of ``f`` that does not depend on the input runs once. A perturbation
 moves one element, so it changes one column of the input: it enters the
 replay as that column (a
-:class:`~gradlab.gradcheck.sparse_ops.ColumnChange`), and stays that small
+:class:`~gradlab.gradcheck._replay.sparse_ops.ColumnChange`), and stays that small
 for as long as the operations allow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gradlab.gradcheck.replay import BatchedReplay, ColumnChange, Unsupported, Value
-from gradlab.gradcheck.traced import TracedObjective
+from gradlab.gradcheck._replay.downstream import BatchedReplay, ColumnChange, Unsupported, Value
+from gradlab.gradcheck._replay.traced import TracedObjective
 from gradlab.tfsupport.lazy import tf
 
-CHUNK_BYTES = 1 << 25
-"""About how many bytes the largest batched tensor of one replay holds (32 MiB)."""
+REPLAY_BATCH_BYTES = 1 << 25
+"""About how many bytes the largest batched tensor of one replay call holds (32 MiB).
+
+It bounds memory, not cache use: a replayed tensor holds one column or one
+item per perturbation, so large batches are what make replaying pay. (The
+compiled loop's bound, ``differences.COMPILED_BATCH_BYTES``, is 64 times
+smaller because each of its perturbations is a full copy of the inputs.)"""
 
 
 @dataclass(frozen=True)
@@ -34,21 +39,22 @@ class InputPlan:
 
     def batch_size(self, evaluations: int) -> int:
         """How many perturbations one replay call evaluates: as many as fit in
-        :data:`CHUNK_BYTES`, in batches of equal size."""
-        largest = max(1, CHUNK_BYTES // (8 * self.replay.item_size))
+        :data:`REPLAY_BATCH_BYTES`, in batches of equal size."""
+        largest = max(1, REPLAY_BATCH_BYTES // (8 * self.replay.item_size))
         batches = -(-evaluations // largest)
         return -(-evaluations // batches)
 
 
-def plan_inputs(traced: TracedObjective, positions: Sequence[int]) -> dict[int, InputPlan]:
-    """A plan for each input at ``positions`` that can be replayed (the others are left out)."""
-    plans = {}
+def plan_inputs(
+    traced: TracedObjective, positions: Sequence[int]
+) -> dict[int, InputPlan | Unsupported]:
+    """A plan for each input at ``positions``, or why that input cannot be replayed."""
+    plans: dict[int, InputPlan | Unsupported] = {}
     for position in positions:
         try:
-            replay = BatchedReplay(traced.arguments[position], traced.output)
-        except Unsupported:
-            continue
-        plans[position] = InputPlan(replay)
+            plans[position] = InputPlan(BatchedReplay(traced.arguments[position], traced.output))
+        except Unsupported as reason:
+            plans[position] = reason
     return plans
 
 
@@ -71,21 +77,24 @@ def replayed_values(
     value: Any,
     base: np.ndarray,
     perturbed: np.ndarray,
+    done: Callable[[int], None],
 ) -> np.ndarray:
     """``f`` at each of the input's perturbations, as (elements, 2): at ``x + h``, ``x - h``.
 
     ``base`` holds the input's elements (flat, float64) and ``perturbed``
     their 2n perturbed values, ``x + h`` and ``x - h`` of element ``j`` at
-    ``2j`` and ``2j + 1``.
+    ``2j`` and ``2j + 1``. ``done(k)`` is called after each batch of ``k``
+    evaluations.
     """
     total = perturbed.size
     batch = plan.batch_size(total)
     results = np.empty(total)
-    for first in range(0, total, batch):
-        first = min(first, total - batch)  # the last batch overlaps the one before
+    for start in range(0, total, batch):
+        first = min(start, total - batch)  # the last batch overlaps the one before
         which = np.arange(first, first + batch)
         starts = _starts(value, base, which, perturbed[which])
         results[first : first + batch] = plan.replay(starts, fixed).numpy()
+        done(first + batch - start)
     return results.reshape(-1, 2)
 
 
