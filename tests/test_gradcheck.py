@@ -1,6 +1,7 @@
 """gradlab.gradcheck: verdicts on right and wrong gradients, precision, and refusals."""
 
 import re
+import time
 import warnings
 
 import keras
@@ -9,14 +10,18 @@ import pytest
 import tensorflow as tf
 
 from gradlab.gradcheck import (
+    BudgetError,
     GradcheckDtypeError,
     GradcheckError,
     IndependentInputError,
+    NondeterministicError,
     NonFiniteError,
     PrecisionWarning,
     check_gradients,
     numerical_gradient,
+    progress,
 )
+from gradlab.gradcheck._replay import batched_ops
 from gradlab.gradcheck.differences import REPLAY_VARIABLE, central_differences
 from gradlab.gradcheck.problem import prepare
 
@@ -515,3 +520,178 @@ def test_full_mode_names_the_wrong_element_of_a_kernel_moved_through_its_product
     assert report.inputs[0].worst.index[1] == 2
     assert report.inputs[0].failures == 4
     assert "input 0: only the operations downstream of it" in str(report)
+
+
+def test_an_input_that_is_compiled_says_why_it_was_not_replayed(rng):
+    a = tf.constant(rng.standard_normal((3, 4)))
+
+    def loss(x, w):
+        return tf.reduce_sum(tf.tanh(a @ w) * tf.gather(x, [2, 0, 1]))
+
+    xs = [tf.constant(rng.standard_normal((3, 5))), tf.constant(rng.standard_normal((4, 5)))]
+
+    cost = report_row(check_gradients(loss, xs), "cost")
+
+    assert "input 0: compiled, one at a time (not replayed: no batched rule for GatherV2)" in cost
+
+
+def test_replay_switched_off_compiles_every_input_and_gives_the_same_verdict(rng, monkeypatch):
+    loss, weights = tanh_layer_loss(rng)
+    replayed = check_gradients(loss, weights)
+    monkeypatch.setenv(REPLAY_VARIABLE, "off")
+
+    compiled = check_gradients(loss, weights)
+
+    assert compiled.ok and replayed.ok
+    assert "input 0, input 1: compiled" in compiled.cost
+    assert f"not replayed: switched off by {REPLAY_VARIABLE}=off" in compiled.cost
+    assert "only the operations downstream" in replayed.cost
+
+
+def broken_mean_rule(node, values):
+    raise TypeError("a bug in the Mean rule")
+
+
+def test_a_bug_in_a_batched_rule_is_raised_in_strict_mode(rng, monkeypatch):
+    monkeypatch.setitem(batched_ops.RULES, "Mean", broken_mean_rule)
+    loss, weights = tanh_layer_loss(rng)
+
+    with pytest.raises(TypeError, match="a bug in the Mean rule"):
+        check_gradients(loss, weights)
+
+
+def test_a_bug_in_a_batched_rule_is_reported_not_silent_outside_strict_mode(rng, monkeypatch):
+    monkeypatch.setitem(batched_ops.RULES, "Mean", broken_mean_rule)
+    monkeypatch.setenv(REPLAY_VARIABLE, "on")
+    loss, weights = tanh_layer_loss(rng)
+
+    report = check_gradients(loss, weights)
+
+    assert report.ok, report
+    assert "the replay failed unexpectedly (TypeError: a bug in the Mean rule)" in report.cost
+    assert "gradlab bug" in report_row(report, "cost")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "tolerances", [{"rtol": float("nan")}, {"atol": float("nan")}, {"rtol": -1.0}]
+)
+def test_a_nan_tolerance_is_refused_like_a_negative_one(mode, tolerances):
+    with pytest.raises(GradcheckError, match="tolerances must be finite numbers >= 0"):
+        check_gradients(
+            lambda x: tf.reduce_sum(x**2), tf.constant([1.0, 2.0]), mode=mode, **tolerances
+        )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_delta_that_leaves_nothing_of_x_is_an_error_not_a_failed_report(mode):
+    with pytest.raises(GradcheckError, match=r"delta=1e\+300 is too large for input 0") as raised:
+        check_gradients(
+            lambda x: tf.reduce_sum(x**2), tf.constant([1.0, 2.0]), mode=mode, delta=1e300
+        )
+
+    assert "nothing of x is left" in str(raised.value)
+
+
+def test_a_delta_that_makes_x_plus_delta_infinite_is_an_error(rng):
+    matrix = tf.constant(rng.standard_normal((3, 2)), tf.float32)
+
+    def float32_only(x):
+        return tf.reduce_sum(tf.matmul(x, matrix) ** 2)
+
+    with (
+        pytest.warns(PrecisionWarning),
+        pytest.raises(GradcheckError, match=r"x ± delta is not finite in float32"),
+    ):
+        numerical_gradient(float32_only, tf.ones((4, 3)), delta=1e39)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_random_f_is_refused_as_non_deterministic_in_both_modes(mode):
+    def noisy(x):
+        return tf.reduce_sum(x**2 * (1 + 0.01 * tf.random.normal(x.shape, dtype=x.dtype)))
+
+    with pytest.raises(NondeterministicError, match="not deterministic") as raised:
+        check_gradients(noisy, tf.constant([1.0, 2.0, 3.0]), mode=mode)
+
+    assert "tf.random.stateless_" in str(raised.value)
+
+
+def test_a_stateless_random_f_is_deterministic_and_checked(rng):
+    def seeded(x):
+        noise = tf.random.stateless_normal(x.shape, seed=[1, 2], dtype=x.dtype)
+        return tf.reduce_sum(x**2 * (1 + 0.01 * noise))
+
+    assert check_gradients(seeded, tf.constant(rng.standard_normal(4))).ok
+
+
+def wide_mlp_loss(width):
+    """An MLP loss with about ``width ** 2`` weights: its full check is quadratic."""
+    rng = np.random.default_rng(0)
+    x, y = tf.constant(rng.standard_normal((8, 16))), tf.constant(rng.standard_normal((8, 1)))
+    shapes = [(16, width), (width, width), (width, 1)]
+    weights = [tf.constant(rng.standard_normal(s) / np.sqrt(s[0])) for s in shapes]
+
+    def loss(w1, w2, w3):
+        return tf.reduce_mean((tf.tanh(tf.tanh(x @ w1) @ w2) @ w3 - y) ** 2)
+
+    return loss, weights
+
+
+def test_a_full_check_over_budget_is_refused_quickly_suggesting_fast_mode():
+    loss, weights = wide_mlp_loss(1000)  # about a million weights
+    started = time.perf_counter()
+
+    with pytest.raises(
+        BudgetError, match=r"would take about .* over the budget of 1 min"
+    ) as error:
+        check_gradients(loss, weights, mode="full")
+
+    assert time.perf_counter() - started < 30
+    assert "mode='fast'" in str(error.value) and "max_seconds=None" in str(error.value)
+    assert check_gradients(loss, weights, mode="fast").ok
+
+
+def three_inputs(rng):
+    """A loss of three inputs, 215 elements: several batches on either evaluator."""
+    loss, weights = tanh_layer_loss(rng)
+
+    def f(w, b, z):
+        return loss(w, b) + tf.reduce_sum(z**2)
+
+    return f, [*weights, tf.constant(rng.standard_normal((40, 5)))]
+
+
+@pytest.mark.parametrize("replay", ["strict", "off"])
+def test_a_tiny_budget_is_enforced_on_both_evaluators(rng, monkeypatch, replay):
+    monkeypatch.setattr(progress, "ESTIMATE_AFTER", 0.0)
+    monkeypatch.setenv(REPLAY_VARIABLE, replay)
+    f, xs = three_inputs(rng)
+
+    with pytest.raises(BudgetError, match="over the budget"):
+        check_gradients(f, xs, max_seconds=1e-9)
+
+
+@pytest.mark.parametrize("max_seconds", [0, -1.0, float("nan"), "60"])
+def test_an_unusable_budget_is_refused(max_seconds):
+    with pytest.raises(GradcheckError, match="max_seconds must be a positive number"):
+        check_gradients(lambda x: tf.reduce_sum(x**2), tf.ones(2), max_seconds=max_seconds)
+
+
+@pytest.mark.parametrize("replay", ["strict", "off"])
+def test_a_long_check_prints_progress_to_stderr_and_a_short_one_prints_nothing(
+    rng, monkeypatch, capsys, replay
+):
+    monkeypatch.setenv(REPLAY_VARIABLE, replay)
+    f, xs = three_inputs(rng)
+
+    check_gradients(f, xs)
+    assert capsys.readouterr().err == ""
+
+    monkeypatch.setattr(progress, "FIRST_REPORT_AFTER", 0.0)
+    monkeypatch.setattr(progress, "REPORT_EVERY", 0.0)
+    check_gradients(f, xs)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert re.match(r"gradcheck: [\d,]+ of 430 evaluations of f \(\d+%\) after ", lines[0])
+    assert lines[-1].startswith("gradcheck: 430 evaluations of f done in ")

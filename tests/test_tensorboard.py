@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from gradlab.tensorboard import (
     GLOBAL_NORM_TAG,
+    DamagedLogWarning,
     GradientLoggingWarning,
     GradientTensorBoard,
     TensorBoardError,
@@ -317,6 +318,67 @@ def test_reading_an_unknown_run_lists_the_runs_there(training_log):
     logdir, _ = training_log
     with pytest.raises(TensorBoardError, match=r"no run 'train'.*runs are: \."):
         read_scalars(logdir, run="train")
+
+
+def damaged_copy(training_log, tmp_path, damage):
+    """A copy of the training log whose event file ``damage(data)`` rewrote; and its path."""
+    logdir, _ = training_log
+    (original,) = [name for name in os.listdir(logdir) if "tfevents" in name]
+    copy = tmp_path / original
+    copy.write_bytes(damage((logdir / original).read_bytes()))
+    return copy
+
+
+def cut_in_the_last_record(data):
+    return data[:-7]
+
+
+def garbage(data):
+    return b"this is not an event file\n" * 40
+
+
+def test_an_intact_log_is_read_without_a_warning(training_log):
+    logdir, _ = training_log
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DamagedLogWarning)
+        assert read_scalars(logdir, strict=True)
+        assert read_histograms(logdir, strict=True)
+
+
+@pytest.mark.parametrize("read", [read_scalars, read_histograms])
+def test_a_truncated_event_file_is_named_in_a_warning_and_what_precedes_it_is_read(
+    training_log, tmp_path, read
+):
+    damaged = damaged_copy(training_log, tmp_path, cut_in_the_last_record)
+
+    with pytest.warns(DamagedLogWarning, match=rf"event file {damaged} is damaged: .*truncated"):
+        result = read(tmp_path)
+
+    assert 0 < points(result) <= points(read(training_log[0]))  # what precedes the cut
+
+
+def points(result):
+    """How many points (scalars) or snapshots (histograms) a read gave."""
+    return sum(
+        len(item.steps) if isinstance(item, tuple) else len(item) for item in result.values()
+    )
+
+
+@pytest.mark.parametrize("read", [read_scalars, read_histograms])
+@pytest.mark.parametrize("damage", [cut_in_the_last_record, garbage])
+def test_a_damaged_event_file_is_an_error_with_strict(training_log, tmp_path, read, damage):
+    damaged = damaged_copy(training_log, tmp_path, damage)
+
+    with pytest.raises(TensorBoardError, match=rf"event file {damaged} is damaged"):
+        read(tmp_path, strict=True)
+
+
+def test_a_file_that_is_not_an_event_file_is_named_instead_of_reading_as_empty(tmp_path):
+    damaged = tmp_path / "events.out.tfevents.1.host"
+    damaged.write_bytes(garbage(b""))
+
+    with pytest.warns(DamagedLogWarning, match=rf"{damaged} is damaged: .*no valid record"):
+        assert read_scalars(tmp_path) == {}
 
 
 # Keras fit --------------------------------------------------------------------------------

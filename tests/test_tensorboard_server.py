@@ -112,6 +112,15 @@ def test_requesting_a_port_in_use_is_a_clear_error(server, logged):
         start_tensorboard(logdir, port=server.port)
 
 
+@pytest.mark.parametrize("port", [70000, 65536, -1, "6006", 6006.0, True])
+def test_a_port_that_is_not_a_port_number_is_a_clear_error(logged, port):
+    logdir, _ = logged
+    with pytest.raises(TensorBoardError, match=r"port must be an int from 1 to 65535") as raised:
+        start_tensorboard(logdir, port=port)
+
+    assert "\n" not in str(raised.value)
+
+
 def test_serving_a_directory_without_events_is_a_clear_error(tmp_path):
     with pytest.raises(TensorBoardError, match="no TensorBoard event files"):
         start_tensorboard(tmp_path)

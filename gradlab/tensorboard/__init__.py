@@ -9,7 +9,8 @@
   tags from inside ``model.fit`` (the stock ``TensorBoard`` callback logs
   weights, not gradients).
 - **Read back**: :func:`read_scalars` and :func:`read_histograms` load a log
-  directory, with all its runs, into numpy arrays.
+  directory, with all its runs, into numpy arrays, naming any damaged event
+  file (:class:`DamagedLogWarning`, or an error with ``strict=True``).
 - **Serve**: :func:`start_tensorboard` starts a real TensorBoard on
   127.0.0.1 and returns a :class:`TensorBoardServer` with its ``url`` and
   ``stop()``.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gradlab.tensorboard.errors import GradientLoggingWarning, TensorBoardError
+from gradlab.tensorboard.errors import DamagedLogWarning, GradientLoggingWarning, TensorBoardError
 from gradlab.tensorboard.reading import (
     HistogramSnapshot,
     ScalarSeries,
@@ -49,6 +50,7 @@ __all__ = [
     "GLOBAL_NORM_TAG",
     "HISTOGRAM_PREFIX",
     "NORM_PREFIX",
+    "DamagedLogWarning",
     "GradientLoggingWarning",
     "GradientTensorBoard",
     "HistogramSnapshot",

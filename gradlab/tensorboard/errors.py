@@ -19,3 +19,13 @@ class GradientLoggingWarning(UserWarning):
     variables with the same path (the later one gets a numbered tag), and when
     there is no summary writer to log to.
     """
+
+
+class DamagedLogWarning(UserWarning):
+    """An event file is truncated or is not an event file, so part of a log could not be read.
+
+    :func:`~gradlab.tensorboard.read_scalars` and
+    :func:`~gradlab.tensorboard.read_histograms` emit it naming the file and
+    where the damage starts, and return what they could read; with
+    ``strict=True`` they raise :class:`TensorBoardError` instead.
+    """

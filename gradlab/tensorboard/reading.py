@@ -11,11 +11,16 @@ TensorBoard names them, by their path relative to the log directory, with
 ``"."`` for the log directory itself. Results are keyed by run-qualified tag,
 ``"<run>/<tag>"`` (plain ``"<tag>"`` for the run ``"."``), or by plain tag when
 one run is asked for with ``run=``.
+
+A truncated or corrupted event file, or a file named like one that is not,
+is reported by name (:class:`DamagedLogWarning`, or :class:`TensorBoardError`
+with ``strict=True``) instead of silently giving partial data or nothing.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -24,7 +29,8 @@ import numpy as np
 from tensorboard.backend.event_processing import plugin_event_accumulator as accumulator
 from tensorboard.util import tensor_util
 
-from gradlab.tensorboard.errors import TensorBoardError
+from gradlab.tensorboard.errors import DamagedLogWarning, TensorBoardError
+from gradlab.tensorboard.integrity import damage
 
 _SCALARS_PLUGIN = "scalars"
 _HISTOGRAMS_PLUGIN = "histograms"
@@ -78,7 +84,7 @@ def list_runs(logdir: str | os.PathLike[str]) -> list[str]:
 
 
 def read_scalars(
-    logdir: str | os.PathLike[str], *, run: str | None = None
+    logdir: str | os.PathLike[str], *, run: str | None = None, strict: bool = False
 ) -> dict[str, ScalarSeries]:
     """Load every scalar under ``logdir`` as numpy arrays.
 
@@ -86,34 +92,45 @@ def read_scalars(
         logdir: a log directory (searched recursively for runs).
         run: read only this run (e.g. ``"train"``; ``"."`` for ``logdir``
             itself) and key the result by plain tag.
+        strict: raise on a damaged event file instead of warning.
 
     Returns:
         ``{tag: ScalarSeries(steps, values)}``, keyed by run-qualified tag
         unless ``run`` is given (see the module docstring), sorted by key.
 
+    Warns:
+        DamagedLogWarning: an event file is truncated, corrupted or not an
+            event file (named in the message); what precedes the damage is
+            returned.
+
     Raises:
-        TensorBoardError: no such directory, no event files, or no such run.
+        TensorBoardError: no such directory, no event files, or no such run;
+            with ``strict=True``, also a damaged event file.
     """
-    return _read(logdir, run, _SCALARS_PLUGIN, _scalar_series)
+    return _read(logdir, run, _SCALARS_PLUGIN, _scalar_series, strict)
 
 
 def read_histograms(
-    logdir: str | os.PathLike[str], *, run: str | None = None
+    logdir: str | os.PathLike[str], *, run: str | None = None, strict: bool = False
 ) -> dict[str, list[HistogramSnapshot]]:
     """Load every histogram under ``logdir`` as numpy arrays.
 
     Args:
         logdir: a log directory (searched recursively for runs).
         run: read only this run and key the result by plain tag.
+        strict: raise on a damaged event file instead of warning.
 
     Returns:
         ``{tag: [HistogramSnapshot(step, edges, counts), ...]}`` in the order
         written, keyed like :func:`read_scalars`.
 
+    Warns:
+        DamagedLogWarning: as :func:`read_scalars`.
+
     Raises:
-        TensorBoardError: no such directory, no event files, or no such run.
+        TensorBoardError: as :func:`read_scalars`.
     """
-    return _read(logdir, run, _HISTOGRAMS_PLUGIN, _histogram_snapshots)
+    return _read(logdir, run, _HISTOGRAMS_PLUGIN, _histogram_snapshots, strict)
 
 
 def _read(
@@ -121,6 +138,7 @@ def _read(
     run: str | None,
     plugin: str,
     convert: Callable[[list], _T],
+    strict: bool,
 ) -> dict[str, _T]:
     root = _existing_dir(logdir)
     runs = list_runs(root)
@@ -128,6 +146,7 @@ def _read(
         raise TensorBoardError(f"no run {run!r} in {root}; its runs are: {', '.join(runs)}")
     result: dict[str, _T] = {}
     for run_name in [run] if run is not None else runs:
+        _report_damage(root / run_name, strict)
         for tag, events in _tensor_events(root / run_name, plugin):
             key = tag if run is not None or run_name == "." else f"{run_name}/{tag}"
             if key in result:
@@ -137,6 +156,27 @@ def _read(
                 )
             result[key] = convert(events)
     return dict(sorted(result.items()))
+
+
+def _report_damage(run_dir: Path, strict: bool) -> None:
+    """Warn about (or, if ``strict``, raise for) each damaged event file of one run."""
+    for name in sorted(os.listdir(run_dir)):
+        path = run_dir / name
+        if not (_is_event_file(name) and path.is_file()):
+            continue
+        why = damage(path)
+        if why is None:
+            continue
+        message = f"event file {path} is damaged: {why}"
+        if strict:
+            raise TensorBoardError(message)
+        warnings.warn(
+            f"{message}; only what comes before the damage was read (pass strict=True to "
+            "make this an error; if a program is still writing the file, read it again "
+            "once it has flushed)",
+            DamagedLogWarning,
+            stacklevel=4,
+        )
 
 
 def _existing_dir(logdir: str | os.PathLike[str]) -> Path:

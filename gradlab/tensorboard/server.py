@@ -130,7 +130,8 @@ def start_tensorboard(
 
     Args:
         logdir: the log directory; it must hold at least one event file.
-        port: the port to listen on; ``None`` lets the system pick a free one.
+        port: the port to listen on, an int from 1 to 65535; ``None`` (or 0)
+            lets the system pick a free one.
         timeout: seconds to wait for the server to answer and list its runs.
         reload_interval: seconds between TensorBoard's re-reads of ``logdir``
             (how soon newly logged points appear).
@@ -141,12 +142,14 @@ def start_tensorboard(
         The running server; its ``url`` answers HTTP.
 
     Raises:
-        TensorBoardError: ``logdir`` holds no event files, ``port`` is already
-            in use, or the server exits or does not answer within ``timeout``.
+        TensorBoardError: ``logdir`` holds no event files, ``port`` is not a
+            port number or is already in use, or the server exits or does not
+            answer within ``timeout``.
     """
+    _check_port_number(port)
     root = Path(logdir).resolve()
     list_runs(root)  # fails clearly on a missing or empty directory
-    if port is not None:
+    if port:
         _check_port_free(port)
     server = _spawn(root, port or 0, reload_interval, not load_tensorflow)
     try:
@@ -155,6 +158,16 @@ def start_tensorboard(
         server.stop()
         raise
     return server
+
+
+def _check_port_number(port: object) -> None:
+    if port is None or (
+        isinstance(port, int) and not isinstance(port, bool) and 0 <= port < 65536
+    ):
+        return
+    raise TensorBoardError(
+        f"port must be an int from 1 to 65535 (or None or 0 for any free port), not {port!r}"
+    )
 
 
 def _check_port_free(port: int) -> None:
