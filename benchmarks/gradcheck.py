@@ -11,7 +11,10 @@ compilation included (nothing is cached between calls). Fast mode, which takes
 milliseconds, is also given as the median of three calls, since a single call
 that short is at the mercy of other processes on a shared machine.
 ``tf.test.compute_gradient`` is called as users call it, on the plain (eager)
-function.
+function. "full, replay off" is full mode with its accelerator switched off
+(``GRADLAB_REPLAY=off``: every input evaluated in the compiled loop), so the
+"replay worth" column is what replaying ``f`` downstream of each input saves.
+Full checks run without a time budget (``max_seconds=None``).
 
 Errors: "max abs error" is the largest |numerical - analytical| over all
 parameters, each tool's numerical gradient against the same analytical one.
@@ -30,13 +33,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # isort: off
-import gradlab  # noqa: F401 - first, so that TensorFlow's start-up noise is silenced
+import gradlab
+
+gradlab.quiet_tensorflow()  # before TensorFlow is imported: no start-up noise
 
 # isort: on
-import numpy as np
-import tensorflow as tf
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from gradlab.gradcheck import check_gradients
+from gradlab.gradcheck import check_gradients  # noqa: E402
+from gradlab.gradcheck.differences import REPLAY_VARIABLE  # noqa: E402
 
 FEATURES = 16
 
@@ -123,20 +129,29 @@ def time_tensorflow(problem: Problem, subset: int | None) -> Timing:
     return Timing(seconds * scale, max(errors), note)
 
 
-def time_gradlab(problem: Problem, mode: str, calls: int = 1) -> list[Timing]:
+def time_gradlab(problem: Problem, mode: str, calls: int = 1, replay: str = "on") -> list[Timing]:
     """``calls`` consecutive ``check_gradients`` calls, the first one cold.
 
     Nothing is cached between calls (each traces and compiles afresh), so
     later calls only differ from the first by the noise of a shared machine.
+    ``replay`` is the full check's accelerator setting (``"on"`` or ``"off"``).
     """
     timings = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        report = check_gradients(problem.loss, problem.weights, mode=mode)
-        seconds = time.perf_counter() - start
-        if not report.ok:
-            raise SystemExit(f"the {mode} check of a correct gradient failed:\n{report}")
-        timings.append(Timing(seconds, report.max_abs_error))
+    previous = os.environ.get(REPLAY_VARIABLE)
+    os.environ[REPLAY_VARIABLE] = replay
+    try:
+        for _ in range(calls):
+            start = time.perf_counter()
+            report = check_gradients(problem.loss, problem.weights, mode=mode, max_seconds=None)
+            seconds = time.perf_counter() - start
+            if not report.ok:
+                raise SystemExit(f"the {mode} check of a correct gradient failed:\n{report}")
+            timings.append(Timing(seconds, report.max_abs_error))
+    finally:
+        if previous is None:
+            os.environ.pop(REPLAY_VARIABLE)
+        else:
+            os.environ[REPLAY_VARIABLE] = previous
     return timings
 
 
@@ -184,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "tf.test.compute_gradient",
             "full",
             "speed-up",
+            "full, replay off",
+            "replay worth",
             "fast",
             "speed-up",
             "fast, median of 3",
@@ -198,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         problem = mlp_problem(size, args.batch)
         reference = time_tensorflow(problem, args.tf_subset)
         (full,) = time_gradlab(problem, "full")
+        (unreplayed,) = time_gradlab(problem, "full", replay="off")
         fasts = time_gradlab(problem, "fast", calls=3)
         fast = fasts[0]
         typical = sorted(item.seconds for item in fasts)[1]
@@ -210,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{reference.seconds:.2f} s{mark}",
                 f"{full.seconds:.3f} s",
                 f"{reference.seconds / full.seconds:.0f}x",
+                f"{unreplayed.seconds:.3f} s",
+                f"{unreplayed.seconds / full.seconds:.1f}x",
                 f"{fast.seconds * 1e3:.1f} ms",
                 f"{reference.seconds / fast.seconds:.0f}x",
                 f"{typical * 1e3:.1f} ms",
