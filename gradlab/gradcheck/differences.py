@@ -22,7 +22,9 @@ evaluator ran for each input and why. The environment variable
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -355,13 +357,13 @@ def _evaluate_perturbations(
     flat: np.ndarray,
     perturbed: np.ndarray,
     batch: int,
-    progress: Progress,
+    done: Done,
 ) -> tuple[np.ndarray, int]:
     """``f`` at every perturbation (compiled), and the batch size used (1 if not batched).
 
     The perturbations go through the compiled loop a run at a time (every run
-    padded to the same length, so the loop is traced once), and ``progress``
-    counts them between runs.
+    padded to the same length, so the loop is traced once), and ``done`` is
+    told after each run (and may stop the loop there).
     """
     total = perturbed.size
     segment = _segment_length(batch, total)
@@ -377,7 +379,8 @@ def _evaluate_perturbations(
         else:
             values = function(*args)
         results[first : first + piece.size] = as_float64(values)[: piece.size]
-        progress.advance(piece.size)
+        if not done(piece.size):
+            break
     return results, batch
 
 
@@ -404,7 +407,8 @@ def central_differences(
 
     Raises:
         BudgetError: the evaluations would take more than ``max_seconds``
-            (judged about a second in; ``None``: no budget).
+            (judged on a trial of each evaluator's first two batches;
+            ``None``: no budget).
     """
     setting = replay_setting()
     if replay is None:
@@ -427,34 +431,112 @@ def _central_differences(
     setting: str,
     max_seconds: float | None,
 ) -> CentralDifferences:
-    """Replay the inputs that can be replayed, and move the others in a compiled loop."""
+    """Replay the inputs that can be replayed, and move the others in a compiled loop.
+
+    With a budget, each evaluator first runs a trial of two batches (the
+    first warms up, the second is timed; a small input is finished by then),
+    the time the rest would take is projected from those paces and judged,
+    and only then does the rest run.
+    """
     dtypes = [value.dtype.name for value in values]
     flat, plus, minus = perturbed_elements(values, specs, step)
     bounds = np.cumsum([0] + [spec.size for spec in specs])
     at = np.empty((flat.size, 2))
     pairs = np.stack([plus, minus], axis=1)  # row j: element j at x + h, at x - h
     progress = Progress(at.size, flat.size, max_seconds)
+    parts = [slice(bounds[i], bounds[i + 1]) for i in range(len(specs))]
+    budgeted = max_seconds is not None
+    trials: dict[int, _Trial] = {}
+    reasons: dict[int, str] = {}
     if replay:
-        replayed, reasons = _replay_inputs(
-            objective, values, specs, flat, pairs.ravel(), bounds, progress, setting
-        )
+        engine = Replay(objective, values, specs)
+        for position, part in enumerate(parts):
+            run = functools.partial(engine.evaluate, position, flat[part], pairs[part].ravel())
+            trial, reason = _replay_guarded(
+                lambda run=run, part=part: _trial(run, 2 * flat[part].size, progress, budgeted),
+                setting,
+            )
+            if reason is None:
+                trials[position] = trial
+            else:
+                reasons[position] = reason
     else:
-        replayed, reasons = {}, dict.fromkeys(range(len(specs)), _switched_off(setting))
-    for position, values_of_f in replayed.items():
-        at[bounds[position] : bounds[position + 1]] = values_of_f
-    used_batch = 0
-    rest = [i for i in range(len(specs)) if i not in replayed]
-    if rest:
-        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in rest])
+        reasons = dict.fromkeys(range(len(specs)), _switched_off(setting))
+
+    def compiled(positions: list[int]) -> Callable[[Done], tuple[np.ndarray, int]]:
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
         moved = (flat[pick], pairs[pick].ravel())
-        at[pick], used_batch = _move_directly(
-            objective, values, specs, dtypes, rest, *moved, batch, progress
+        return functools.partial(
+            _move_directly, objective, values, specs, dtypes, positions, *moved, batch
         )
+
+    first_compiled = sorted(reasons)
+    compiled_trial = None
+    if first_compiled:
+        count = 2 * sum(specs[i].size for i in first_compiled)
+        compiled_trial = _trial(compiled(first_compiled), count, progress, budgeted)
+    if budgeted:
+        left = [trial.seconds_left for trial in trials.values()]
+        progress.judge(sum(left) + (compiled_trial.seconds_left if compiled_trial else 0.0))
+    for position, trial in trials.items():
+        if trial.values is None:
+            run = functools.partial(
+                engine.evaluate, position, flat[parts[position]], pairs[parts[position]].ravel()
+            )
+            trial.values, reason = _replay_guarded(lambda run=run: run(progress.advance), setting)
+            if reason is not None:  # found only past the trial: compiled after all
+                reasons[position] = reason
+    replayed = {i: trial.values for i, trial in trials.items() if i not in reasons}
+    for position, values_of_f in replayed.items():
+        at[parts[position]] = values_of_f
+    used_batch = 0
+    groups = [(first_compiled, compiled_trial), (sorted(set(reasons) - set(first_compiled)), None)]
+    for positions, trial in groups:
+        if not positions:
+            continue
+        if trial is None or trial.values is None:
+            trial = _Trial(compiled(positions)(progress.advance))
+        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
+        at[pick], used_batch = trial.values
     progress.finish()
     derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
     return CentralDifferences(
         split_like(derivatives, specs), at.size, used_batch, tuple(replayed), reasons
     )
+
+
+Done = Callable[[int], bool]
+"""Told after each batch how many evaluations it made; returning False stops the evaluator."""
+
+
+@dataclass
+class _Trial:
+    """What a trial of an evaluator gave: its result if it finished, else the time left."""
+
+    values: Any = None
+    seconds_left: float = 0.0
+
+
+def _trial(run: Callable[[Done], Any], count: int, progress: Progress, budgeted: bool) -> _Trial:
+    """Run an evaluator of ``count`` evaluations until its second batch (all of it if unbudgeted).
+
+    The first batch warms up (traces, plans, computes what is shared), so the
+    pace is timed on the second.
+    """
+    if not budgeted:
+        return _Trial(run(progress.advance))
+    stamps: list[tuple[float, int]] = []
+
+    def done(evaluations: int) -> bool:
+        stamps.append((time.perf_counter(), evaluations))
+        return len(stamps) < 2
+
+    result = run(done)
+    if sum(evaluations for _, evaluations in stamps) >= count:
+        progress.advance(count)
+        return _Trial(result)
+    (before, _), (after, evaluations) = stamps
+    return _Trial(None, (after - before) / evaluations * count)
 
 
 def _switched_off(setting: str) -> str:
@@ -463,44 +545,27 @@ def _switched_off(setting: str) -> str:
     return "switched off by replay=False"
 
 
-def _replay_inputs(
-    objective: Callable[..., Any],
-    values: Sequence[Any],
-    specs: Sequence[InputSpec],
-    flat: np.ndarray,
-    perturbed: np.ndarray,
-    bounds: np.ndarray,
-    progress: Progress,
-    setting: str,
-) -> tuple[dict[int, np.ndarray], dict[int, str]]:
-    """``f`` at the perturbations of every input that can be replayed, and why not the others.
+def _replay_guarded(attempt: Callable[[], Any], setting: str) -> tuple[Any, str | None]:
+    """``attempt()`` (a use of the accelerator), or None and why it cannot be used.
 
     Catches ``Unsupported`` (the accelerator's own "not this input", with its
     reason); anything else escaping the accelerator is a bug in it, raised
     when :data:`REPLAY_VARIABLE` is ``strict`` and otherwise reported as the
     reason the input was compiled instead.
     """
-    engine = Replay(objective, values, specs)
-    results, reasons = {}, {}
-    for position in range(len(specs)):
-        part = slice(bounds[position], bounds[position + 1])
-        twice = slice(2 * bounds[position], 2 * bounds[position + 1])
-        try:
-            results[position] = engine.evaluate(
-                position, flat[part], perturbed[twice], progress.advance
-            )
-        except Unsupported as reason:
-            reasons[position] = str(reason)
-        except GradcheckError:  # the budget, judged between batches
+    try:
+        return attempt(), None
+    except Unsupported as reason:
+        return None, str(reason)
+    except GradcheckError:
+        raise
+    except Exception as error:
+        if setting == "strict":
             raise
-        except Exception as error:
-            if setting == "strict":
-                raise
-            reasons[position] = (
-                f"the replay failed unexpectedly ({type(error).__name__}: {error}); "
-                "this is a gradlab bug, please report it"
-            )
-    return results, reasons
+        return None, (
+            f"the replay failed unexpectedly ({type(error).__name__}: {error}); "
+            "this is a gradlab bug, please report it"
+        )
 
 
 def _move_directly(
@@ -512,12 +577,13 @@ def _move_directly(
     flat: np.ndarray,
     perturbed: np.ndarray,
     batch: int | None,
-    progress: Progress,
+    done: Done,
 ) -> tuple[np.ndarray, int]:
     """``f`` at ``x ± h`` for every element of the inputs at ``positions``, as (n, 2).
 
     ``flat`` holds those n elements, ``perturbed`` their 2n perturbed values
     (``x + h`` and ``x - h`` of element ``j`` at ``2j`` and ``2j + 1``).
+    Also returns the batch size used.
     """
     if batch is None:
         batch = min(batch_size(flat.size), 2 * flat.size)
@@ -530,7 +596,7 @@ def _move_directly(
             flat,
             perturbed,
             batch,
-            progress,
+            done,
         )
     except GradcheckError:
         raise

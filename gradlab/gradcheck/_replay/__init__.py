@@ -69,14 +69,16 @@ class Replay:
         position: int,
         base: np.ndarray,
         perturbed: np.ndarray,
-        done: Callable[[int], None] = lambda count: None,
+        done: Callable[[int], bool] = lambda count: True,
     ) -> np.ndarray:
         """``f`` at each perturbation of input ``position``, as (elements, 2).
 
         ``base`` holds the input's elements (flat, float64), ``perturbed``
         their 2n perturbed values (``x + h`` of element ``j`` at ``2j``,
         ``x - h`` at ``2j + 1``). Row ``j`` of the result is ``f`` at both.
-        ``done(k)`` is called after each batch of ``k`` evaluations.
+        ``done(k)`` is called after each batch of ``k`` evaluations; when it
+        returns False the evaluation stops there (the rows not reached are
+        left unset).
 
         Raises:
             Unsupported: this input cannot be replayed; the message says why.

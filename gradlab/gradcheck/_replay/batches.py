@@ -77,14 +77,14 @@ def replayed_values(
     value: Any,
     base: np.ndarray,
     perturbed: np.ndarray,
-    done: Callable[[int], None],
+    done: Callable[[int], bool],
 ) -> np.ndarray:
     """``f`` at each of the input's perturbations, as (elements, 2): at ``x + h``, ``x - h``.
 
     ``base`` holds the input's elements (flat, float64) and ``perturbed``
     their 2n perturbed values, ``x + h`` and ``x - h`` of element ``j`` at
     ``2j`` and ``2j + 1``. ``done(k)`` is called after each batch of ``k``
-    evaluations.
+    evaluations; if it returns False, the rest is left unevaluated.
     """
     total = perturbed.size
     batch = plan.batch_size(total)
@@ -94,7 +94,8 @@ def replayed_values(
         which = np.arange(first, first + batch)
         starts = _starts(value, base, which, perturbed[which])
         results[first : first + batch] = plan.replay(starts, fixed).numpy()
-        done(first + batch - start)
+        if not done(first + batch - start):
+            break
     return results.reshape(-1, 2)
 
 
