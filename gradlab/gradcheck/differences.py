@@ -438,71 +438,131 @@ def _central_differences(
     the time the rest would take is projected from those paces and judged,
     and only then does the rest run.
     """
-    dtypes = [value.dtype.name for value in values]
-    flat, plus, minus = perturbed_elements(values, specs, step)
-    bounds = np.cumsum([0] + [spec.size for spec in specs])
-    at = np.empty((flat.size, 2))
-    pairs = np.stack([plus, minus], axis=1)  # row j: element j at x + h, at x - h
-    progress = Progress(at.size, flat.size, max_seconds)
-    parts = [slice(bounds[i], bounds[i + 1]) for i in range(len(specs))]
-    budgeted = max_seconds is not None
-    trials: dict[int, _Trial] = {}
-    reasons: dict[int, str] = {}
+    check = _FullCheck(objective, values, specs, step, batch, max_seconds)
     if replay:
-        engine = Replay(objective, values, specs)
-        for position, part in enumerate(parts):
-            run = functools.partial(engine.evaluate, position, flat[part], pairs[part].ravel())
+        check.try_replaying(setting)
+    else:
+        check.reasons = dict.fromkeys(range(len(specs)), _switched_off(setting))
+    compiled = sorted(check.reasons)
+    trial = check.try_compiling(compiled) if compiled else None
+    if max_seconds is not None:
+        left = [item.seconds_left for item in [*check.trials.values(), trial] if item]
+        check.progress.judge(sum(left))
+    check.finish_replaying(setting)
+    late = sorted(set(check.reasons) - set(compiled))  # found only past their trial
+    for positions, known in ((compiled, trial), (late, None)):
+        if positions:
+            check.finish_compiling(positions, known)
+    check.progress.finish()
+    return check.result()
+
+
+class _FullCheck:
+    """The 2N evaluations of one full check: which evaluator takes each input, and the values.
+
+    ``at[j]`` holds ``f`` at element ``j`` (counted over all inputs) moved to
+    ``x + h`` and to ``x - h``.
+    """
+
+    def __init__(
+        self,
+        objective: Callable[..., Any],
+        values: Sequence[Any],
+        specs: Sequence[InputSpec],
+        step: float,
+        batch: int | None,
+        max_seconds: float | None,
+    ) -> None:
+        self.objective, self.values, self.specs, self.batch = objective, values, specs, batch
+        self.flat, self.plus, self.minus = perturbed_elements(values, specs, step)
+        self.pairs = np.stack([self.plus, self.minus], axis=1)  # row j: at x + h, at x - h
+        self.at = np.empty((self.flat.size, 2))
+        self.bounds = np.cumsum([0] + [spec.size for spec in specs])
+        self.progress = Progress(self.at.size, self.flat.size, max_seconds)
+        self.budgeted = max_seconds is not None
+        self.trials: dict[int, _Trial] = {}
+        """The replayed inputs' trials, by position."""
+        self.reasons: dict[int, str] = {}
+        """Why each input that is compiled was not replayed, by position."""
+        self.used_batch = 0
+        self._engine: Replay | None = None
+
+    def rows(self, positions: Sequence[int]) -> np.ndarray:
+        """The indices (in ``at``) of the elements of the inputs at ``positions``."""
+        return np.concatenate([np.arange(self.bounds[i], self.bounds[i + 1]) for i in positions])
+
+    def _replayer(self, position: int) -> Callable[[Done], np.ndarray]:
+        if self._engine is None:
+            self._engine = Replay(self.objective, self.values, self.specs)
+        rows = self.rows([position])
+        return functools.partial(
+            self._engine.evaluate, position, self.flat[rows], self.pairs[rows].ravel()
+        )
+
+    def try_replaying(self, setting: str) -> None:
+        """Run each input's replay trial (all of it without a budget), or note why it cannot."""
+        for position, spec in enumerate(self.specs):
+            run = self._replayer(position)
             trial, reason = _replay_guarded(
-                lambda run=run, part=part: _trial(run, 2 * flat[part].size, progress, budgeted),
+                lambda run=run, count=2 * spec.size: _trial(
+                    run, count, self.progress, self.budgeted
+                ),
                 setting,
             )
             if reason is None:
-                trials[position] = trial
+                self.trials[position] = trial
             else:
-                reasons[position] = reason
-    else:
-        reasons = dict.fromkeys(range(len(specs)), _switched_off(setting))
+                self.reasons[position] = reason
 
-    def compiled(positions: list[int]) -> Callable[[Done], tuple[np.ndarray, int]]:
-        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
-        moved = (flat[pick], pairs[pick].ravel())
+    def finish_replaying(self, setting: str) -> None:
+        """Replay the rest of every input whose trial did not finish it, and keep the values."""
+        for position, trial in list(self.trials.items()):
+            if trial.values is None:
+                run = self._replayer(position)
+                trial.values, reason = _replay_guarded(
+                    lambda run=run: run(self.progress.advance), setting
+                )
+                if reason is not None:
+                    self.reasons[position] = reason
+                    del self.trials[position]
+                    continue
+            self.at[self.rows([position])] = trial.values
+
+    def _compiler(self, positions: list[int]) -> Callable[[Done], tuple[np.ndarray, int]]:
+        rows = self.rows(positions)
         return functools.partial(
-            _move_directly, objective, values, specs, dtypes, positions, *moved, batch
+            _move_directly,
+            self.objective,
+            self.values,
+            self.specs,
+            [value.dtype.name for value in self.values],
+            positions,
+            self.flat[rows],
+            self.pairs[rows].ravel(),
+            self.batch,
         )
 
-    first_compiled = sorted(reasons)
-    compiled_trial = None
-    if first_compiled:
-        count = 2 * sum(specs[i].size for i in first_compiled)
-        compiled_trial = _trial(compiled(first_compiled), count, progress, budgeted)
-    if budgeted:
-        left = [trial.seconds_left for trial in trials.values()]
-        progress.judge(sum(left) + (compiled_trial.seconds_left if compiled_trial else 0.0))
-    for position, trial in trials.items():
-        if trial.values is None:
-            run = functools.partial(
-                engine.evaluate, position, flat[parts[position]], pairs[parts[position]].ravel()
-            )
-            trial.values, reason = _replay_guarded(lambda run=run: run(progress.advance), setting)
-            if reason is not None:  # found only past the trial: compiled after all
-                reasons[position] = reason
-    replayed = {i: trial.values for i, trial in trials.items() if i not in reasons}
-    for position, values_of_f in replayed.items():
-        at[parts[position]] = values_of_f
-    used_batch = 0
-    groups = [(first_compiled, compiled_trial), (sorted(set(reasons) - set(first_compiled)), None)]
-    for positions, trial in groups:
-        if not positions:
-            continue
+    def try_compiling(self, positions: list[int]) -> _Trial:
+        """The compiled loop's trial for the inputs at ``positions`` (all of it if unbudgeted)."""
+        count = 2 * sum(self.specs[i].size for i in positions)
+        return _trial(self._compiler(positions), count, self.progress, self.budgeted)
+
+    def finish_compiling(self, positions: list[int], trial: _Trial | None) -> None:
+        """Compile the inputs at ``positions`` (unless ``trial`` did it all); keep the values."""
         if trial is None or trial.values is None:
-            trial = _Trial(compiled(positions)(progress.advance))
-        pick = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in positions])
-        at[pick], used_batch = trial.values
-    progress.finish()
-    derivatives = (at[:, 0] - at[:, 1]) / (plus - minus)
-    return CentralDifferences(
-        split_like(derivatives, specs), at.size, used_batch, tuple(replayed), reasons
-    )
+            trial = _Trial(self._compiler(positions)(self.progress.advance))
+        self.at[self.rows(positions)], self.used_batch = trial.values
+
+    def result(self) -> CentralDifferences:
+        """The derivatives, and how they were computed."""
+        derivatives = (self.at[:, 0] - self.at[:, 1]) / (self.plus - self.minus)
+        return CentralDifferences(
+            split_like(derivatives, self.specs),
+            self.at.size,
+            self.used_batch,
+            tuple(sorted(self.trials)),
+            self.reasons,
+        )
 
 
 Done = Callable[[int], bool]
