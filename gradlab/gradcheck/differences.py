@@ -193,10 +193,10 @@ def batch_size(total_size: int) -> int:
     return int(min(MAX_BATCH, max(4, COMPILED_BATCH_BYTES // (8 * max(1, total_size)))))
 
 
-SEGMENT_BATCHES = 8
+SEGMENT_BATCHES = 64
 """Compiled batches per call of the compiled loop: between calls, progress is counted."""
 
-LOOP_SEGMENT = 64
+LOOP_SEGMENT = 512
 """Evaluations per call of the one-at-a-time compiled loop."""
 
 
