@@ -121,6 +121,13 @@ def test_a_port_that_is_not_a_port_number_is_a_clear_error(logged, port):
     assert "\n" not in str(raised.value)
 
 
+def test_port_zero_like_none_listens_on_a_free_port(logged):
+    logdir, _ = logged
+    with start_tensorboard(logdir, port=np.int64(0), timeout=90) as board:
+        assert board.port > 0
+        assert get_json(board, "data/runs") == [RUN]
+
+
 def test_serving_a_directory_without_events_is_a_clear_error(tmp_path):
     with pytest.raises(TensorBoardError, match="no TensorBoard event files"):
         start_tensorboard(tmp_path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import numbers
 import os
 import re
 import socket
@@ -149,9 +150,10 @@ def start_tensorboard(
     _check_port_number(port)
     root = Path(logdir).resolve()
     list_runs(root)  # fails clearly on a missing or empty directory
+    port = int(port or 0)
     if port:
         _check_port_free(port)
-    server = _spawn(root, port or 0, reload_interval, not load_tensorflow)
+    server = _spawn(root, port, reload_interval, not load_tensorflow)
     try:
         _wait_until_serving(server, timeout)
     except BaseException:
@@ -161,9 +163,8 @@ def start_tensorboard(
 
 
 def _check_port_number(port: object) -> None:
-    if port is None or (
-        isinstance(port, int) and not isinstance(port, bool) and 0 <= port < 65536
-    ):
+    integral = isinstance(port, numbers.Integral) and not isinstance(port, bool)
+    if port is None or (integral and 0 <= port <= 65535):  # type: ignore[operator]
         return
     raise TensorBoardError(
         f"port must be an int from 1 to 65535 (or None or 0 for any free port), not {port!r}"
