@@ -23,6 +23,7 @@ evaluator ran for each input and why. The environment variable
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -407,7 +408,7 @@ def central_differences(
 
     Raises:
         BudgetError: the evaluations would take more than ``max_seconds``
-            (judged on a trial of each evaluator's first two batches;
+            (judged on a trial of each evaluator's first few batches;
             ``None``: no budget).
     """
     setting = replay_setting()
@@ -433,8 +434,8 @@ def _central_differences(
 ) -> CentralDifferences:
     """Replay the inputs that can be replayed, and move the others in a compiled loop.
 
-    With a budget, each evaluator first runs a trial of two batches (the
-    first warms up, the second is timed; a small input is finished by then),
+    With a budget, each evaluator first runs a trial of a few batches (the
+    first warms up, the others are timed; a small input is finished by then),
     the time the rest would take is projected from those paces and judged,
     and only then does the rest run.
     """
@@ -577,11 +578,16 @@ class _Trial:
     seconds_left: float = 0.0
 
 
+TIMED_BATCHES = 3
+"""Batches a trial times after its first: the pace is the fastest of them (a shared
+machine only ever slows a batch down)."""
+
+
 def _trial(run: Callable[[Done], Any], count: int, progress: Progress, budgeted: bool) -> _Trial:
-    """Run an evaluator of ``count`` evaluations until its second batch (all of it if unbudgeted).
+    """Run an evaluator of ``count`` evaluations for a few batches (all of it if unbudgeted).
 
     The first batch warms up (traces, plans, computes what is shared), so the
-    pace is timed on the second.
+    pace is timed on the next :data:`TIMED_BATCHES`.
     """
     if not budgeted:
         return _Trial(run(progress.advance))
@@ -589,14 +595,15 @@ def _trial(run: Callable[[Done], Any], count: int, progress: Progress, budgeted:
 
     def done(evaluations: int) -> bool:
         stamps.append((time.perf_counter(), evaluations))
-        return len(stamps) < 2
+        return len(stamps) < 1 + TIMED_BATCHES
 
     result = run(done)
     if sum(evaluations for _, evaluations in stamps) >= count:
         progress.advance(count)
         return _Trial(result)
-    (before, _), (after, evaluations) = stamps
-    return _Trial(None, (after - before) / evaluations * count)
+    timed = itertools.pairwise(stamps)
+    pace = min((after - before) / evaluations for (before, _), (after, evaluations) in timed)
+    return _Trial(None, pace * count)
 
 
 def _switched_off(setting: str) -> str:
