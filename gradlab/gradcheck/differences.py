@@ -207,12 +207,12 @@ def _segment_length(batch: int, total: int) -> int:
     return min(total, wanted + wanted % 2)
 
 
-def _input_builder(
-    specs: Sequence[InputSpec], dtypes: Sequence[str]
+def _of_flat_pieces(
+    objective: Callable[..., Any], specs: Sequence[InputSpec], dtypes: Sequence[str]
 ) -> Callable[[Sequence[Any]], Any]:
-    """A function of the flat pieces of the inputs giving ``f`` as a float64 scalar."""
+    """``objective`` as a function of the inputs' flat pieces, giving a float64 scalar."""
 
-    def evaluate(objective: Callable[..., Any], flats: Sequence[Any]) -> Any:
+    def evaluate(flats: Sequence[Any]) -> Any:
         inputs = [
             tf.cast(tf.reshape(flat, spec.shape), dtype)
             for flat, spec, dtype in zip(flats, specs, dtypes, strict=True)
@@ -243,7 +243,7 @@ def _batched_differences(
     sizes = [spec.size for spec in specs]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
     rows = tf.range(batch)
-    evaluate = _input_builder(specs, dtypes)
+    evaluate = _of_flat_pieces(objective, specs, dtypes)
 
     def perturbed_copies(flats: Sequence[Any], perturbed: Any, first: Any, start: Any) -> list:
         count = tf.shape(perturbed)[0]
@@ -268,7 +268,7 @@ def _batched_differences(
 
         def body(chunk: Any, results: Any) -> tuple[Any, Any]:
             copies = perturbed_copies(flats, perturbed, first, chunk * batch)
-            values = tf.vectorized_map(lambda args: evaluate(objective, args), tuple(copies))
+            values = tf.vectorized_map(evaluate, tuple(copies))
             return chunk + 1, results.write(chunk, values)
 
         _, results = tf.while_loop(
@@ -290,7 +290,7 @@ def _difference_loop(
     """
     sizes = [spec.size for spec in specs]
     last = sum(sizes) - 1
-    evaluate = _input_builder(specs, dtypes)
+    evaluate = _of_flat_pieces(objective, specs, dtypes)
 
     def run(flat: Any, perturbed: Any, first: Any) -> Any:
         count = tf.shape(perturbed)[0]
@@ -300,7 +300,7 @@ def _difference_loop(
             where = tf.reshape(tf.minimum((first + k) // 2, last), [1, 1])
             buffer = tf.tensor_scatter_nd_update(flat, where, tf.reshape(perturbed[k], [1]))
             pieces = tf.split(buffer, sizes) if len(sizes) > 1 else [buffer]
-            return k + 1, values.write(k, evaluate(objective, pieces))
+            return k + 1, values.write(k, evaluate(pieces))
 
         _, values = tf.while_loop(
             lambda k, _: k < count,
