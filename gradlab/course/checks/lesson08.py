@@ -649,6 +649,37 @@ EXERCISES = [
     Exercise(
         lesson=8,
         number=5,
+        function="wrong_element",
+        title="Find the wrong element of a custom gradient",
+        hint="Which mode of check_gradients compares every element? Where in its report is "
+        "the worst element of the first input, and what is its index?",
+        cases=_planted_cases,
+        truth=_planted_truth,
+        time_limit=20.0,
+        mistakes=(
+            Mistake(
+                "a flat index",
+                "return the element's index in x, one integer per dimension, as the report "
+                "gives it (worst.index), not its position in the flattened tensor.",
+                _flat_index,
+            ),
+            Mistake(
+                "checked in fast mode",
+                "mode='fast' compares random directions, so its worst index numbers a "
+                "direction, not an element: use the default mode='full'.",
+                _fast_mode_index,
+            ),
+            Mistake(
+                "the largest gradient, not the wrong one",
+                "the biggest gradient is not the wrong one: compare with finite differences "
+                "(check_gradients) and take the worst element.",
+                _largest_gradient,
+            ),
+        ),
+    ),
+    Exercise(
+        lesson=8,
+        number=6,
         function="unscaled_gradients",
         title="Loss scaling by hand",
         hint="Where must the multiplication by scale happen for the tape to see it? What do "
@@ -679,37 +710,6 @@ EXERCISES = [
                 "has no recorded path to the variables (every gradient is None): multiply "
                 "inside the block.",
                 _scaled_outside_the_tape,
-            ),
-        ),
-    ),
-    Exercise(
-        lesson=8,
-        number=6,
-        function="wrong_element",
-        title="Find the wrong element of a custom gradient",
-        hint="Which mode of check_gradients compares every element? Where in its report is "
-        "the worst element of the first input, and what is its index?",
-        cases=_planted_cases,
-        truth=_planted_truth,
-        time_limit=20.0,
-        mistakes=(
-            Mistake(
-                "a flat index",
-                "return the element's index in x, one integer per dimension, as the report "
-                "gives it (worst.index), not its position in the flattened tensor.",
-                _flat_index,
-            ),
-            Mistake(
-                "checked in fast mode",
-                "mode='fast' compares random directions, so its worst index numbers a "
-                "direction, not an element: use the default mode='full'.",
-                _fast_mode_index,
-            ),
-            Mistake(
-                "the largest gradient, not the wrong one",
-                "the biggest gradient is not the wrong one: compare with finite differences "
-                "(check_gradients) and take the worst element.",
-                _largest_gradient,
             ),
         ),
     ),
