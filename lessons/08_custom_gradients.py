@@ -187,8 +187,9 @@ print("gradient:", clipped_gradient.numpy())
 
 # %% [markdown]
 # Large upstream values (3 and -4) come out clipped; small ones pass unchanged. The
-# checker sees the identity, whose derivative is 1, and disagrees wherever one of its
-# random output weights is larger than 1:
+# checker sees the identity, whose derivative is 1. It weights the output at random,
+# and wherever a weight is larger than 1 the clipped gradient disagrees (here element
+# 3's weight is -1.03: finite differences say -1.03, the clipped gradient -1):
 
 # %%
 values64 = tf.cast(values, tf.float64)
@@ -373,7 +374,7 @@ print("gradient is the upstream:", bool(np.all(straight_through.numpy() == 1.0))
 # variable. A `grad` without that keyword fails at once:
 
 # %%
-scale_variable = tf.Variable([2.0, -1.0], name="scale")
+scale_variable = tf.Variable([2.0, -1.0], dtype=tf.float64, name="scale")
 
 
 @tf.custom_gradient
@@ -382,88 +383,77 @@ def scaled(x):
 
 
 try:
-    scaled(tf.constant([1.0, 1.0]))
+    scaled(tf.constant([1.0, 1.0], tf.float64))
 except TypeError as error:
     print(f"{type(error).__name__}: {error}")
 
 # %% [markdown]
 # Which order is that list in? Not the order your code reads the variables. In a
-# graph (inside `tf.function`) TensorFlow sorts them by name; eagerly it builds them
-# from a Python `set`, so their order is not fixed. Here is a dense tanh layer whose
-# `grad` prints the order it is given, and returns its gradients in reading order,
-# kernel then bias:
+# graph (inside `tf.function`) TensorFlow sorts them by name; eagerly it builds the
+# list from a Python `set`, so the order is not fixed. Here is an elementwise affine
+# layer, x · scale + bias, whose `grad` prints the order it is given and returns the
+# variables' gradients in reading order, scale then bias:
 
 # %%
-kernel = tf.Variable(np.random.default_rng(0).normal(size=(3, 2)), name="kernel")
-bias = tf.Variable([0.1, -0.2], dtype=tf.float64, name="bias")
+bias_variable = tf.Variable([0.5, 0.0], dtype=tf.float64, name="bias")
+inputs = tf.constant(np.random.default_rng(1).normal(size=(4, 2)))
 
 
-def dense_tanh_reading_order(x):
+def affine_reading_order(x):
     @tf.custom_gradient
-    def layer(x):
-        y = tf.tanh(x @ kernel + bias)
-
+    def affine(x):
         def grad(upstream, variables=None):
             print("variables:", [v.name for v in variables])
-            pre = upstream * (1 - y * y)
-            return pre @ tf.transpose(kernel), [tf.transpose(x) @ pre, tf.reduce_sum(pre, 0)]
+            grad_scale, grad_bias = tf.reduce_sum(upstream * x, 0), tf.reduce_sum(upstream, 0)
+            return upstream * scale_variable, [grad_scale, grad_bias]
 
-        return y, grad
+        return x * scale_variable + bias_variable, grad
 
-    return layer(x)
-
-
-batch = tf.constant(np.random.default_rng(1).normal(size=(4, 3)))
+    return affine(x)
 
 
-@tf.function
-def layer_gradients(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(dense_tanh_reading_order(x) ** 2)
-    return tape.gradient(loss, [kernel, bias])
+def affine_autodiff(x):
+    return x * scale_variable + bias_variable
 
 
-print("gradient shapes:", [tuple(g.shape) for g in layer_gradients(batch)])
-print("variable shapes:", [tuple(kernel.shape), tuple(bias.shape)])
+def variable_gradients(layer):
+    @tf.function
+    def run(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x) ** 2)
+        return tape.gradient(loss, [scale_variable, bias_variable])
+
+    return [g.numpy().round(3).tolist() for g in run(inputs)]
+
+
+print("custom, reading order: [scale, bias] =", variable_gradients(affine_reading_order))
+print("autodiff:              [scale, bias] =", variable_gradients(affine_autodiff))
 
 # %% [markdown]
-# `bias` sorts before `kernel`, so the kernel's gradient went to the bias and the
-# other way round, and TensorFlow said nothing: the gradients simply have the wrong
-# shapes (had the shapes matched, the numbers would just be wrong). Look each variable
-# up instead of assuming an order:
+# `bias` sorts before `scale`, so the scale's gradient went to the bias and the other
+# way round, and TensorFlow said nothing: the shapes match, the numbers are simply
+# wrong. (With different shapes, as in a dense layer, you get gradients of the wrong
+# shape, again without an error.) Look each variable up instead of assuming an order:
 
 
 # %%
-def dense_tanh_by_lookup(x):
+def affine_by_lookup(x):
     @tf.custom_gradient
-    def layer(x):
-        y = tf.tanh(x @ kernel + bias)
-
+    def affine(x):
         def grad(upstream, variables=None):
-            pre = upstream * (1 - y * y)
-            by_variable = {kernel.ref(): tf.transpose(x) @ pre, bias.ref(): tf.reduce_sum(pre, 0)}
-            return pre @ tf.transpose(kernel), [by_variable[v.ref()] for v in variables]
+            by_variable = {
+                scale_variable.ref(): tf.reduce_sum(upstream * x, 0),
+                bias_variable.ref(): tf.reduce_sum(upstream, 0),
+            }
+            return upstream * scale_variable, [by_variable[v.ref()] for v in variables]
 
-        return y, grad
+        return x * scale_variable + bias_variable, grad
 
-    return layer(x)
-
-
-def autodiff_layer(x):
-    return tf.tanh(x @ kernel + bias)
+    return affine(x)
 
 
-def gradients_of(layer_function):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(layer_function(batch) ** 2)
-    return tape.gradient(loss, [kernel, bias])
-
-
-custom, automatic = gradients_of(dense_tanh_by_lookup), gradients_of(autodiff_layer)
-print(
-    "agrees with autodiff:", all(np.allclose(c, a) for c, a in zip(custom, automatic, strict=True))
-)
-print("x checked:", check_gradients(dense_tanh_by_lookup, batch).ok)
+print("custom, by lookup:     [scale, bias] =", variable_gradients(affine_by_lookup))
+print("x checked:", check_gradients(affine_by_lookup, inputs).ok)
 
 # %% [markdown]
 # (`v.ref()` is a hashable handle to a variable; variables themselves cannot be dict

@@ -216,16 +216,17 @@ def _negated_value(x, scale):
 
 # ── 8.4: a dense tanh layer with a custom gradient for its variables ────────
 
-_LAYERS = ((0, 4, 3, 2), (1, 5, 2, 4), (2, 3, 4, 3))
+# A graph passes `variables` sorted by name: "bias" sorts before "kernel" (the reverse
+# of reading order), "offset" after it, so neither fixed order passes every case.
+_LAYERS = ((0, 4, 3, 2, "bias"), (1, 5, 2, 4, "bias"), (2, 3, 4, 3, "offset"))
 
 
-def _layer_case(seed: int, batch: int, inputs: int, units: int) -> dict:
+def _layer_case(seed: int, batch: int, inputs: int, units: int, bias_name: str) -> dict:
     x, kernel, bias = normal_data(seed, (batch, inputs), (inputs, units), (units,))
     return {
         "x": tf.constant(x, tf.float64),
-        # Named so that sorting by name (what a graph does) differs from reading order.
         "kernel": tf.Variable(kernel.astype("float64"), name="kernel"),
-        "bias": tf.Variable(0.5 * bias.astype("float64"), name="bias"),
+        "bias": tf.Variable(0.5 * bias.astype("float64"), name=bias_name),
     }
 
 
@@ -274,11 +275,12 @@ def _layer_truth(x, kernel, bias):
     }
 
 
-def _layer_with(backward, *, reading_order: bool = False, variables_keyword: bool = True):
+def _layer_with(backward, *, order: str = "variables", variables_keyword: bool = True):
     """dense_tanh whose grad is ``backward(x, y, upstream, kernel)`` → (dx, dkernel, dbias).
 
-    The variables' gradients are listed in the order of ``variables``, as they must
-    be, unless ``reading_order`` (kernel, then bias: the order the layer reads them).
+    The variables' gradients follow ``order``: "variables" (the order of the
+    ``variables`` argument, as they must), "reading" (kernel, then bias: the order
+    the layer reads them) or "bias first" (what sorting "bias" and "kernel" gives).
     """
 
     def dense_tanh(x, kernel, bias):
@@ -288,8 +290,10 @@ def _layer_with(backward, *, reading_order: bool = False, variables_keyword: boo
 
             def grad(upstream, variables=None):
                 grad_x, grad_kernel, grad_bias = backward(x, y, upstream, kernel)
-                if reading_order:
+                if order == "reading":
                     return grad_x, [grad_kernel, grad_bias]
+                if order == "bias first":
+                    return grad_x, [grad_bias, grad_kernel]
                 by_variable = {kernel.ref(): grad_kernel, bias.ref(): grad_bias}
                 return grad_x, [by_variable[v.ref()] for v in variables]
 
@@ -618,7 +622,15 @@ EXERCISES = [
                 "must follow the `variables` list TensorFlow passes in (sorted by name in a "
                 "graph, in no fixed order eagerly): look each one up, e.g. "
                 "[by_variable[v.ref()] for v in variables].",
-                _layer_with(_layer_gradients, reading_order=True),
+                _layer_with(_layer_gradients, order="reading"),
+            ),
+            Mistake(
+                "grad_vars in a fixed order, bias first",
+                "bias then kernel is the order of `variables` only while the names sort that "
+                "way (a graph sorts by name; eagerly the order is not fixed): here the bias "
+                "is named 'offset'. Look each variable up: [by_variable[v.ref()] for v in "
+                "variables].",
+                _layer_with(_layer_gradients, order="bias first"),
             ),
             Mistake(
                 "grad does not accept `variables`",
@@ -705,10 +717,10 @@ EXERCISES = [
                 _scaled_not_unscaled,
             ),
             Mistake(
-                "scaled the loss outside the tape",
-                "the tape records only what runs inside its `with` block, so the scaled loss "
-                "has no recorded path to the variables (every gradient is None): multiply "
-                "inside the block.",
+                "the loss or its scaling ran outside the tape",
+                "every gradient is None: the tape records only what runs inside its `with` "
+                "block, so the scaled loss has no recorded path to the variables. Call "
+                "loss_fn() and multiply by scale inside the block.",
                 _scaled_outside_the_tape,
             ),
         ),
