@@ -183,7 +183,7 @@ def _clipped_value(x, limit):
     return tf.clip_by_value(x, -limit, limit)
 
 
-_clipped_by_norm = _identity_with(tf.clip_by_norm)
+_clipped_by_norm = _identity_with(lambda upstream, limit: tf.clip_by_norm(upstream, limit))
 _clip_without_upstream = _identity_with(
     lambda upstream, limit: tf.clip_by_value(tf.ones_like(upstream), -limit, limit)
 )
