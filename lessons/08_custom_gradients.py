@@ -532,6 +532,9 @@ for function in (cube, cube_through_numpy, cube_half_stopped):
 
 
 # %%
+from gradlab.gradcheck import GradcheckError
+
+
 def first_derivative_of(function):
     def first_derivative(x):
         with tf.GradientTape() as tape:
@@ -546,11 +549,16 @@ grid64 = tf.constant([-1.5, 0.5, 2.0], tf.float64)
 print("cube:", check_gradients(first_derivative_of(cube), grid64).ok)
 half_stopped = check_gradients(first_derivative_of(cube_half_stopped), grid64)
 print("cube_half_stopped:", half_stopped.ok, "|", half_stopped.inputs[0].worst)
+try:
+    check_gradients(first_derivative_of(cube_through_numpy), grid64)
+except GradcheckError as error:
+    print(f"cube_through_numpy: {type(error).__name__}: {error}")
 
 # %% [markdown]
 # The checker compares the tape's second derivative with finite differences of the
-# first: a factor of 2 at every element. (For the NumPy version it cannot even trace
-# the first derivative: in a graph there is no `.numpy()`.)
+# first: off by a factor of 2 at every element. For the NumPy version it refuses to
+# compare at all: the first derivative changes when x changes, yet the tape finds no
+# path from one to the other.
 #
 # When a check fails, the report names the worst element. A custom gradient wrong at
 # a single position (an off-by-one in an index, a boundary case) is invisible in a
@@ -804,8 +812,10 @@ def scaled_gradients(model, scale=1.0):
     with tf.GradientTape() as tape:
         residual = tf.cast(model(features), tf.float32) - targets
         loss = 1e-7 * tf.reduce_mean(residual**2)
-        scaled_loss = loss * scale
-    return [g / scale for g in tape.gradient(scaled_loss, model.trainable_variables)]
+    # Starting the backward pass from scale instead of 1 differentiates scale × loss.
+    seed = tf.constant(scale, tf.float32)
+    scaled = tape.gradient(loss, model.trainable_variables, output_gradients=seed)
+    return [g / scale for g in scaled]
 
 
 def zeros_and_error(gradients, reference):
@@ -832,9 +842,11 @@ print("global policy now:", keras.mixed_precision.global_policy().name)
 # Without scaling, float16 loses every gradient: all 21 are exactly 0. **Loss
 # scaling** multiplies the loss by a large factor S before the backward pass, so every
 # intermediate gradient is S times larger and stays in float16's range, then divides
-# the float32 gradients by S: all 21 come back, within a few percent (float16 keeps
-# about 3 decimal digits, and the worst element is one of the smallest). bfloat16 has
-# float32's exponent range with even fewer digits, so it needs no scaling at all.
+# the float32 gradients by S. (The demo starts the backward pass from S with
+# `output_gradients`, which is the same as differentiating S × loss.) All 21 come
+# back, within a few percent: float16 keeps about 3 decimal digits, and the worst
+# element is one of the smallest. bfloat16 has float32's exponent range with even
+# fewer digits, so it needs no scaling at all.
 # (The demo sets the global policy only to build each model and resets it to float32
 # right after, so nothing else in this process computes in float16 by accident.)
 #
