@@ -774,16 +774,50 @@ for keep, loaded in reloaded.items():
 # %% [markdown]
 # Both gradients are right *in this process*, and only one of them is to be trusted.
 # The `False` model's graph still names the custom gradient this process registered
-# when it traced `clip_to_one`, so the lookup succeeds here. In a fresh process
-# (`python -c` that only loads the folder), the same call raises:
-#
-# ```
-# LookupError: No gradient defined for operation'IdentityN' (op type: IdentityN).
-# ```
-#
+# when it traced `clip_to_one`, so the lookup succeeds here. The honest test is a
+# fresh Python process that knows nothing but the folder (it costs one more
+# TensorFlow import):
+
+# %%
+import json
+import subprocess
+import sys
+
+FRESH_PROCESS = """
+import json, sys
+import gradlab
+gradlab.quiet_tensorflow()
+import numpy as np
+import tensorflow as tf
+examples = tf.constant(np.load(sys.argv[1]))
+for keep in ("True", "False"):
+    loaded = tf.saved_model.load(f"{sys.argv[2]}/{keep}")
+    try:
+        with tf.GradientTape() as tape:
+            tape.watch(examples)
+            total = tf.reduce_sum(5.0 * loaded(examples))
+        print(keep, json.dumps(tape.gradient(total, examples).numpy().tolist()))
+    except LookupError as error:
+        print(keep, f"{type(error).__name__}: {str(error).split(' In general')[0]}")
+"""
+np.save(SAVED / "examples.npy", examples.numpy())
+fresh = subprocess.run(
+    [sys.executable, "-c", FRESH_PROCESS, str(SAVED / "examples.npy"), str(SAVED)],
+    capture_output=True,
+    text=True,
+    check=True,
+)
+for line in fresh.stdout.splitlines():
+    keep, _, said = line.partition(" ")
+    if said.startswith("["):
+        said = f"gradient equal to before saving: {np.allclose(json.loads(said), before)}"
+    print(f"fresh process, {keep}: {said}")
+
+# %% [markdown]
 # With the default, `experimental_custom_gradients=True`, the gradient function is in
-# the file and a fresh process gets the clipped gradient. (Checked on TensorFlow 2.21
-# while writing this lesson; a fresh process here would cost another TensorFlow import.)
+# the file and a fresh process gets the clipped gradient. Without it, the graph names
+# a gradient that nothing in the new process defines, and differentiating fails. Keep
+# the default unless the model will never be trained or differentiated again.
 #
 # ## 7. Mixed precision: gradients that vanish in float16
 #
