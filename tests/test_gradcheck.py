@@ -14,6 +14,7 @@ from gradlab.gradcheck import (
     BudgetError,
     GradcheckDtypeError,
     GradcheckError,
+    GradientShapeError,
     IndependentInputError,
     NondeterministicError,
     NonFiniteError,
@@ -178,6 +179,16 @@ def test_custom_gradient_that_ignores_the_upstream_gradient_fails():
     assert not report.ok
     assert report.projected
     assert "upstream gradient dy" in str(report)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_custom_gradient_of_the_wrong_shape_is_named_not_a_crash(mode):
+    summed = square_with_gradient(lambda x, dy: tf.reduce_sum(2 * x * dy))
+
+    with pytest.raises(
+        GradientShapeError, match=r"has shape \(\), but the input has shape \(3,\)"
+    ):
+        check_gradients(summed, [tf.constant([0.5, 1.0, 2.0], tf.float64)], mode=mode)
 
 
 def test_float32_inputs_are_checked_in_float64_without_warning(rng):

@@ -28,7 +28,7 @@ from gradlab.gradcheck.differences import (
     refuse_unusable_step,
     scalar_value,
 )
-from gradlab.gradcheck.errors import GradcheckError, IndependentInputError
+from gradlab.gradcheck.errors import GradcheckError, GradientShapeError, IndependentInputError
 from gradlab.gradcheck.problem import InputSpec, Problem, prepare, warn_about_precision
 from gradlab.gradcheck.progress import DEFAULT_MAX_SECONDS
 from gradlab.gradcheck.report import (
@@ -236,8 +236,24 @@ def analytical_gradients(problem: Problem, seed: int) -> list[np.ndarray]:
                 raise IndependentInputError(_independent_message(spec, gradient is None))
             if gradient is None:
                 raise GradcheckError(_no_gradient_path_message(spec))
-        arrays.append(as_float64(gradient))
+        array = as_float64(gradient)
+        if array.shape != tuple(spec.shape):
+            raise GradientShapeError(_wrong_shape_message(spec, array.shape))
+        arrays.append(array)
     return arrays
+
+
+def _wrong_shape_message(spec: InputSpec, shape: tuple[int, ...]) -> str:
+    return (
+        f"the tape's gradient for {spec.label} has shape {_shape(shape)}, but the input has "
+        f"shape {_shape(spec.shape)}: a gradient must have its input's shape. TensorFlow's "
+        "own gradients always do, so look for a custom gradient (tf.custom_gradient's "
+        "grad_fn, a registered gradient) that returns a reduced, broadcast or transposed value."
+    )
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _f_changes_when_moved(problem: Problem, position: int, seed: int) -> bool:

@@ -29,6 +29,15 @@ class IndependentInputError(GradcheckError):
     """
 
 
+class GradientShapeError(GradcheckError):
+    """The tape's gradient for an input does not have the input's shape.
+
+    TensorFlow checks neither the shape a ``tf.custom_gradient`` returns nor a
+    registered gradient's, so a wrong one reaches the checker instead of failing
+    where it is made.
+    """
+
+
 class PrecisionWarning(UserWarning):
     """The check could not run in float64, so it is less precise than usual."""
 
