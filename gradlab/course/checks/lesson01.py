@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 
@@ -230,10 +230,8 @@ FORGOT_WATCH = Mistake(
     _watch_nothing,
 )
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=1,
-        number=1,
         function="slope_at",
         title="The derivative at a point",
         hint="x arrives as a Python float. What must it become, inside the tape, for the "
@@ -250,8 +248,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=2,
         function="gradient_wrt_constant",
         title="The gradient with respect to a constant tensor",
         hint="A tape records operations on variables by itself. What does it need to be "
@@ -268,8 +264,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=3,
         function="two_gradients",
         title="Two gradients from one recording",
         hint="How many times may an ordinary tape answer tape.gradient? Which argument of "
@@ -290,8 +284,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=4,
         function="second_derivative",
         title="A second derivative with nested tapes",
         hint="The first derivative is itself a computation. Which tape must be recording "
@@ -313,8 +305,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=5,
         function="loss_gradients_by_name",
         title="A Keras model's gradients, by variable",
         hint="Which attribute of a Keras 3 variable tells hidden/kernel from output/kernel? "
@@ -348,8 +338,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=6,
         function="mse",
         title="Repair a loss whose gradients are None",
         hint="Which call in broken_mse turns a variable into a plain NumPy number the tape "
@@ -377,3 +365,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import tf
 
 
@@ -418,10 +418,8 @@ def _list_mistake(answer: Callable, api: str) -> Mistake:
     )
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=2,
-        number=1,
         function="graph_gradient",
         title="A gradient with tf.gradients, inside tf.function",
         hint="Where must tf.gradients run for there to be a graph to walk backwards? "
@@ -439,8 +437,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=2,
         function="gradient_in_session",
         title="A gradient in a tf.compat.v1 Graph and Session",
         hint="Which graph must be the default while you create the placeholder and call "
@@ -465,8 +461,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=3,
         function="weighted_gradient",
         title="A weighted gradient (a vector–Jacobian product) with grad_ys",
         hint="When ys is a vector, tf.gradients starts the backward pass from a tensor of "
@@ -490,8 +484,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=4,
         function="partial_derivatives",
         title="Partial derivatives with stop_gradients",
         hint="y was already built from u. Which argument of tf.gradients treats u as a "
@@ -516,8 +508,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=5,
         function="hessian_matrix",
         title="A Hessian with tf.hessians",
         hint="Differentiating a gradient with tf.gradients again gives the gradient of its "
@@ -538,8 +528,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=6,
         function="gradient_function",
         title="A gradient function traced once",
         hint="A tf.function traces again for each new input shape. What can you tell it, "
@@ -565,3 +553,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Arguments, Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Arguments, Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 NORM = "grad_norm/"
@@ -482,10 +482,8 @@ def _position_not_step(logdir, threshold):
     return _first_above(norms, threshold, position=True)
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=3,
-        number=1,
         function="log_slopes",
         title="Log a gradient at each step",
         hint="tf.summary.scalar has no writer argument: where does it write? And what "
@@ -515,8 +513,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=2,
         function="log_model_gradients",
         title="Norms and histograms for every variable",
         hint="Two Dense layers both have a variable called 'kernel'. Which attribute of a "
@@ -544,8 +540,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=3,
         function="train_with_logging",
         title="Logging inside tf.function with a tensor step",
         hint="A tf.function is traced again for every new Python value of an argument. "
@@ -573,8 +567,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=4,
         function="read_norms",
         title="Read logged norms back into arrays",
         hint="Which steps were logged: every step from 0, or the ones stored with each "
@@ -598,8 +590,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=5,
         function="first_step_above",
         title="Find when a gradient norm explodes, from the logs alone",
         hint="Which tags hold per-variable norms, and which one is the norm of all "
@@ -621,3 +611,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -6,7 +6,7 @@ import numpy as np
 
 from gradlab.course.checks.lesson01 import CURVES, FIELDS
 from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 # ── 4.1: a central difference ───────────────────────────────────────────────
@@ -346,10 +346,8 @@ def _inverted(functions, x):
     return {name: not check_gradients(f, x).ok for name, f in functions.items()}
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=4,
-        number=1,
         function="central_difference",
         title="A central difference",
         hint="Which two points, symmetric around x, do you evaluate f at, and how far apart "
@@ -379,8 +377,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=2,
         function="numerical_gradient_of",
         title="A numerical gradient, element by element",
         hint="For element i, which tensor differs from x only at position i, by h? How many "
@@ -409,8 +405,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=3,
         function="relative_error",
         title="A relative error that behaves near zero",
         hint="What should the denominator be when the analytical value is 0 but the numerical "
@@ -441,8 +435,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=4,
         function="loss_of_variable",
         title="A model's loss as a function of one variable",
         hint="Does your loss ever use its argument? Which Keras 3 model method runs the model "
@@ -476,8 +468,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=5,
         function="gradient_is_correct",
         title="Which custom gradient is wrong?",
         hint="What does check_gradients(f, x) return, and which attribute of it is the verdict? "
@@ -501,3 +491,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradlab.course.checks.models import normal_data, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 
@@ -378,10 +378,8 @@ TRANSPOSED = Mistake(
     _transposed_jacobian,
 )
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=5,
-        number=1,
         function="jacobian_of",
         title="The Jacobian of a vector function",
         hint="tape.gradient of a vector gives one vector: the gradient of the sum. Which tape "
@@ -406,8 +404,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=2,
         function="per_example_jacobians",
         title="Per-example Jacobians with batch_jacobian",
         hint="The full tape.jacobian(y, x) has shape (B, m, B, n) and is mostly zeros here. "
@@ -438,8 +434,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=3,
         function="hessian_of",
         title="A Hessian with nested tapes",
         hint="The Hessian is the Jacobian of the gradient. Which tape must be recording while "
@@ -470,8 +464,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=4,
         function="newton_step",
         title="One Newton step",
         hint="Newton's method moves to the minimum of the local quadratic model: which linear "
@@ -499,8 +491,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=5,
         function="jacobian_vector_product",
         title="A Jacobian-vector product in forward mode",
         hint="tf.autodiff.ForwardAccumulator takes the point and a direction (primals and "
@@ -525,8 +515,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=6,
         function="hessian_vector_product",
         title="A Hessian-vector product without the Hessian",
         hint="H v is the derivative of the gradient along v. Which tool gives a derivative "
@@ -556,3 +544,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)
