@@ -18,8 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Arguments, Case, Exercise, Labelled, Mistake, numbered
+from gradlab.course.checks.models import (
+    known_function,
+    regression_case,
+    regressor,
+)
+from gradlab.course.exercise import Arguments, Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 NORM = "grad_norm/"
@@ -121,12 +125,7 @@ def _both_readings(written: dict) -> dict:
 # ── 3.1: a scalar gradient at each step ─────────────────────────────────────
 
 
-class Curve(Labelled):
-    """A scalar function of one variable with its derivative in NumPy."""
-
-    def __init__(self, label, function, first) -> None:
-        super().__init__(label, function)
-        self.first = first
+Curve = known_function("Curve", "first")
 
 
 CURVES = (
@@ -216,11 +215,10 @@ def _counted_regressor():
 
 def _model_case(seed: int, batch: int) -> dict:
     """A tanh-then-linear regressor with seeded weights, and a batch from a known line."""
-    model = seeded_model(_counted_regressor, seed)
-    (x,) = normal_data(seed, (batch, 3))
-    y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
+    case = regression_case(seed, batch, _counted_regressor)
+    y = case["x"].numpy() @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
     _TRACES[0] = 0
-    return {"model": model, "x": tf.constant(x), "y": tf.constant(y)}
+    return {**case, "y": tf.constant(y.astype("float32"))}
 
 
 def _numpy_gradients(weights, x, y) -> list[np.ndarray]:

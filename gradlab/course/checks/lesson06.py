@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
+from gradlab.course.checks.models import known_function, normal_data, seeded_model
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 # ── 6.1: gradient descent that keeps its variable ───────────────────────────
 
 
-class Loss(Labelled):
-    """A loss of one variable, with its gradient in NumPy for an independent truth."""
-
-    def __init__(self, label, function, value, gradient) -> None:
-        super().__init__(label, function)
-        self.value, self.gradient = value, gradient
+Loss = known_function("Loss", "value", "gradient")
 
 
 def _regression_loss(seed: int) -> Loss:
