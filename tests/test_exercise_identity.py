@@ -98,7 +98,9 @@ def broken_checks(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(ROOT / "gradlab", site / "gradlab", ignore=shutil.ignore_patterns("*.pyc"))
     checks = site / "gradlab" / "course" / "checks" / "lesson01.py"
-    checks.write_text(BROKEN_IMPORT + checks.read_text(encoding="utf-8"), encoding="utf-8")
+    text = checks.read_text(encoding="utf-8")
+    future = "from __future__ import annotations\n"
+    checks.write_text(text.replace(future, future + BROKEN_IMPORT, 1), encoding="utf-8")
     return site
 
 
