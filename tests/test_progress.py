@@ -155,3 +155,16 @@ def test_fingerprint_ignores_what_no_check_imports(course, package_copy):
     with open(package_copy / "gradlab" / "teaching" / "plots.py", "a", encoding="utf-8") as source:
         source.write("\n# changed\n")
     assert _fingerprint(course, package_copy) == before
+
+
+def test_a_writer_clears_what_killed_writers_left(course):
+    from gradlab.course import progress
+    from gradlab.course.catalogue import lesson
+
+    runs = course / "runs"
+    runs.mkdir()
+    orphan = runs / ".progress.json.k1ll3d.tmp"
+    orphan.write_text('{"half": ', encoding="utf-8")
+    progress.record(lesson(1), [])
+    assert not orphan.exists()
+    assert set(json.loads((runs / "progress.json").read_text(encoding="utf-8"))) == {"1"}

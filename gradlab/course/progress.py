@@ -139,6 +139,13 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
+def _remove_orphans(path: Path) -> None:
+    """Delete temporary files killed writers left: under the lock, no other write is going on."""
+    for orphan in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            orphan.unlink()
+
+
 def _replace(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -162,6 +169,7 @@ def record(target: Lesson, verdicts: list[Verdict]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
+            _remove_orphans(path)
             records = _load(path)
             records[str(target.number)] = entry
             _replace(path, json.dumps(records, indent=2) + "\n")
