@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.course.catalogue import lesson
+from gradlab.course.catalogue import lesson, lessons
 from gradlab.course.cli import command_lines, exit_status_sentence
 from gradlab.lesson import main
 from tests.lesson_files import ROOT, replace_function, run_in_course, with_solutions
@@ -255,3 +255,10 @@ def test_help_shows_the_same_commands_and_exit_statuses(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert all(" ".join(line.split()) in out for line in command_lines())
     assert exit_status_sentence() in out
+
+
+def test_every_lesson_with_its_solutions_pasted_in_passes_its_check(course, capsys):
+    for target in lessons():
+        target.path.write_text(with_solutions(target), encoding="utf-8")
+        status, out, err = run(capsys, str(target.number), "check")
+        assert status == 0, out + err
