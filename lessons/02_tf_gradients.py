@@ -49,13 +49,14 @@ tf.random.set_seed(0)
 # The first source article computes the derivative of f(x) = 3x² at x = 3 like this
 # and says it prints 18.0:
 
-# %%
-x = tf.Variable(3.0)
 
-
+# %% tags=["setup"]
 def f_x(x):
     return 3 * x**2
 
+
+# %%
+x = tf.Variable(3.0)
 
 try:
     dy_dx = tf.gradients(f_x(x), x)
@@ -80,12 +81,13 @@ except RuntimeError as error:
 # that graph is being built, `tf.gradients` can read it and extend it:
 
 
-# %%
+# %% tags=["setup"]
 @tf.function
 def gradient_of_f(x):
     return tf.gradients(f_x(x), x)
 
 
+# %%
 result = gradient_of_f(x)
 print(type(result).__name__, "of", len(result), "→", result[0].numpy())
 
@@ -371,6 +373,11 @@ plt.show()
 # it, side by side with `stop_gradients`:
 
 
+# %% tags=["setup"]
+def shown(values):
+    return [None if v is None else round(float(v), 6) for v in values]
+
+
 # %%
 @tf.function
 def stop_gradient_after_building(x):
@@ -384,10 +391,6 @@ def stop_gradient_inside(x):
     held = tf.stop_gradient(tf.sin(x))
     y = x * held + held**2  # y built from the held copy
     return tf.gradients(y, [x, held]) + tf.gradients(y, x)
-
-
-def shown(values):
-    return [None if v is None else round(float(v), 6) for v in values]
 
 
 one = tf.constant(1.0)

@@ -56,11 +56,12 @@ tf.get_logger().setLevel("ERROR")
 # `tape.gradient(y, x)`, as lesson 1 showed, differentiates the *sum* of the outputs.
 
 
-# %%
+# %% tags=["setup"]
 def f_vec(x):
     return tf.stack([x[0] * x[1], tf.sin(x[2]), x[0] ** 2, x[1] - x[2]])
 
 
+# %%
 x = tf.constant([1.0, 2.0, 3.0])
 with tf.GradientTape(persistent=True) as tape:
     tape.watch(x)
@@ -171,19 +172,8 @@ except RuntimeError as error:
 # example. When the examples do not interact, only the B blocks `[b, :, b, :]` can be
 # non-zero. `tape.batch_jacobian(y, x)` returns just those blocks, shape (B, m, n):
 
-# %%
-model = keras.Sequential(
-    [keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(2)]
-)
-batch = tf.random.normal((4, 3), seed=1)
-with tf.GradientTape(persistent=True) as tape:
-    tape.watch(batch)
-    outputs = model(batch)
-full = tape.jacobian(outputs, batch).numpy()
-per_example = tape.batch_jacobian(outputs, batch).numpy()
-del tape
 
-
+# %% tags=["setup"]
 def diagonal_blocks(full):
     """The (B, m, n) blocks full[b, :, b, :] of a (B, m, B, n) Jacobian."""
     return np.einsum("bibj->bij", full)
@@ -196,6 +186,18 @@ def cross_example_part(full):
         others[b, :, b, :] = 0.0
     return np.abs(others).max()
 
+
+# %%
+model = keras.Sequential(
+    [keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(2)]
+)
+batch = tf.random.normal((4, 3), seed=1)
+with tf.GradientTape(persistent=True) as tape:
+    tape.watch(batch)
+    outputs = model(batch)
+full = tape.jacobian(outputs, batch).numpy()
+per_example = tape.batch_jacobian(outputs, batch).numpy()
+del tape
 
 print("full jacobian:", full.shape, " batch_jacobian:", per_example.shape)
 print("largest cross-example derivative:", cross_example_part(full))
@@ -337,7 +339,7 @@ plt.show()
 # inner tape *while an outer tape records*, then take the outer tape's `jacobian`:
 
 
-# %%
+# %% tags=["setup"]
 def g_scalar(x):
     return tf.reduce_sum(x**3) + x[0] * x[1] * x[2]
 
@@ -352,6 +354,7 @@ def gradient_and_hessian(f, x):
     return gradient, outer.jacobian(gradient, x)
 
 
+# %%
 x = tf.constant([1.0, 2.0, 3.0])
 gradient, hessian = gradient_and_hessian(g_scalar, x)
 print("gradient:", gradient.numpy())
@@ -552,7 +555,7 @@ gradlab.check("5.5", jacobian_vector_product)
 # (**backward-over-backward**):
 
 
-# %%
+# %% tags=["setup"]
 def hvp_backward_over_backward(f, x, v):
     with tf.GradientTape() as outer:
         outer.watch(x)
@@ -564,6 +567,7 @@ def hvp_backward_over_backward(f, x, v):
     return outer.gradient(gradient_along_v, x)
 
 
+# %%
 x = tf.constant([1.0, 2.0, 3.0])
 v = tf.constant([1.0, -1.0, 0.5])
 _, hessian = gradient_and_hessian(g_scalar, x)

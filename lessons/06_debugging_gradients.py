@@ -496,7 +496,7 @@ print("its FULL_HEALTH record:", first.debug_tensor_value)
 # from layer to layer.
 
 
-# %%
+# %% tags=["setup"]
 def deep_network(activation, initializer, depth=10, width=32):
     layers = [keras.Input((width,))]
     layers += [
@@ -508,6 +508,7 @@ def deep_network(activation, initializer, depth=10, width=32):
     return keras.Sequential([*layers, keras.layers.Dense(1, name="output")], name=activation)
 
 
+# %%
 keras.utils.set_random_seed(0)
 inputs_batch = tf.random.normal((64, 32), seed=1)
 targets_batch = tf.random.normal((64, 1), seed=2)

@@ -41,7 +41,7 @@ import gradlab
 gradlab.quiet_tensorflow()  # first: keeps TensorFlow's start-up noise out of your output
 
 # isort: split
-from gradlab import devices
+from gradlab import devices, tensorboard
 
 CPUS = devices.logical_cpus(4)  # before anything else runs TensorFlow: see section 1
 
@@ -459,8 +459,6 @@ gradlab.check("7.4", distributed_gradients)
 # %%
 import shutil
 from pathlib import Path
-
-from gradlab import tensorboard
 
 LOGDIR = Path("runs/lesson07/replicas")
 shutil.rmtree(LOGDIR, ignore_errors=True)

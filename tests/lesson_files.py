@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def replace_function(text: str, name: str, new_source: str) -> str:
-    """``text`` with the top-level function ``name`` replaced by ``new_source``."""
+    """``text`` with the function ``name`` (and its decorators) replaced by ``new_source``."""
     function = functions_in(text)[name]
     lines = text.splitlines(keepends=True)
-    start = function.lineno - 1
+    start = min([function.lineno, *(d.lineno for d in function.decorator_list)]) - 1
     return "".join([*lines[:start], new_source.rstrip("\n") + "\n", *lines[function.end_lineno :]])
 
 

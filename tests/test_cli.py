@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.course.catalogue import lesson
+from gradlab.course.catalogue import lesson, lessons
+from gradlab.course.cli import command_lines, exit_status_sentence
 from gradlab.lesson import main
-from tests.lesson_files import replace_function, run_in_course, with_solutions
+from tests.lesson_files import ROOT, replace_function, run_in_course, with_solutions
 
 LESSON_FILE = "lessons/01_gradient_tape.py"
 
@@ -209,3 +210,55 @@ def test_notebook_edited_in_jupyter_updates_the_lesson_after_a_backup(course, ca
     assert "backups/" in out
     assert status == 0 and "Written in Jupyter." in target.path.read_text(encoding="utf-8")
     assert [b.read_text(encoding="utf-8") for b in (course / "backups").iterdir()] == [before]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+def test_answer_using_a_demo_only_name_is_told_which_cell(course, capsys):
+    source = "def slope_at(f, x):\n    return piecewise(x)\n"
+    path = write_variant(course, "demo_name.py", "slope_at", source)
+    status, out, err = run(capsys, "1", "check", "1", "--file", str(path))
+    line = _line_of(path, "def piecewise(x):")
+    assert status == 2
+    assert f"uses piecewise, which only the demo cell at line {line} defines" in err
+    assert "define it in your exercise cell" in err and "Traceback" not in out + err
+
+
+def test_exercise_cell_using_a_demo_only_name_is_one_line(course, capsys):
+    source = "def slope_at(f, x, shape=piecewise):\n    return 0.0\n"
+    path = write_variant(course, "demo_default.py", "slope_at", source)
+    status, _, err = run(capsys, "1", "check", "--file", str(path))
+    assert status == 2 and err.count("\n") == 1
+    assert "uses piecewise, which only the demo cell at line" in err
+
+
+def _readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_lists_the_commands_the_cli_knows():
+    block = _readme_section("The learner's commands").split("```")[1].strip("\n")
+    assert block.splitlines() == command_lines()
+
+
+def test_readme_states_the_exit_statuses_the_cli_uses():
+    section = " ".join(_readme_section("The learner's commands").split())
+    assert exit_status_sentence(bold=True) in section
+
+
+def test_help_shows_the_same_commands_and_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(" ".join(line.split()) in out for line in command_lines())
+    assert exit_status_sentence() in out
+
+
+def test_every_lesson_with_its_solutions_pasted_in_passes_its_check(course, capsys):
+    for target in lessons():
+        target.path.write_text(with_solutions(target), encoding="utf-8")
+        status, out, err = run(capsys, str(target.number), "check")
+        assert status == 0, out + err

@@ -85,6 +85,46 @@ def code_of(cells: list[Cell], tags: frozenset[str], total_lines: int) -> str:
     return "".join(lines)
 
 
+def demo_definition(cells: list[Cell], name: str) -> int | None:
+    """The line where a demo cell (untagged code) defines ``name`` at top level, if one does.
+
+    Checks run only setup and exercise cells, so such a name exists in
+    Jupyter but not in ``check``.
+    """
+    for cell in cells:
+        if cell.kind != "code" or cell.tags:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if name in defined_names(node):
+                return cell.first_line + node.lineno - 1
+    return None
+
+
+def defined_names(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds (functions, classes, assignments, imports)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in node.items if item.optional_vars]
+    return {
+        leaf.id
+        for target in targets
+        for leaf in ast.walk(target)
+        if isinstance(leaf, ast.Name) and isinstance(leaf.ctx, ast.Store)
+    }
+
+
 def title_of(cells: list[Cell]) -> str | None:
     """The first Markdown heading of the file, without its ``#`` marks."""
     for cell in cells:

@@ -1,8 +1,8 @@
 """The learner's command line: ``python -m gradlab.lesson [N [VERB [K]]]``.
 
-Exit status: 0 all good, 1 an exercise failed or is not written yet, 2 the
-command or a file could not be used, or an exercise could not be judged (it
-raised, timed out, or returned the wrong kind of value).
+Its commands and exit statuses are written once, in :data:`COMMANDS` and
+:data:`EXIT_STATUS`: the usage text and ``--help`` are made from them, and a
+test keeps the README's command list and exit-status sentence equal to them.
 """
 
 from __future__ import annotations
@@ -14,18 +14,52 @@ from pathlib import Path
 
 from gradlab import quiet_tensorflow
 from gradlab.course.catalogue import Lesson, lesson, lessons
+from gradlab.course.exercise import Exercise, find_exercise
 from gradlab.course.messages import CourseError, shown
 
-USAGE = """\
-python -m gradlab.lesson                         list lessons and exercises passed
-python -m gradlab.lesson N                       run lesson N as a script
-python -m gradlab.lesson N check [K]             check the exercises (or only K)
-    --file PATH                                  ... in a copy kept elsewhere
-    --solutions                                  ... in the reference solutions
-python -m gradlab.lesson N hint K                the hint for exercise K
-python -m gradlab.lesson N solution K [--yes]    the reference solution of K
-python -m gradlab.lesson N reset                 restore the pristine lesson (backs yours up)
-python -m gradlab.lesson N notebook [--open]     pair the lesson with a .ipynb and open it"""
+PROGRAM = "python -m gradlab.lesson"
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("", "list lessons with exercises passed / total"),
+    ("N", "run lesson N top to bottom (figures saved in runs/)"),
+    ("N check", "check the exercises in lessons/NN_*.py"),
+    ("N check K", "only exercise K"),
+    ("N check --file PATH", "check a copy of the lesson kept elsewhere"),
+    ("N check --solutions", "check the reference solutions"),
+    ("N hint K", "a hint for exercise K"),
+    ("N solution K", "the reference solution (asks first if K is not passed; --yes skips)"),
+    ("N reset", "restore the pristine lesson; your copy goes to backups/"),
+    (
+        "N notebook",
+        "pair the lesson with a .ipynb and say how to open it (--open starts JupyterLab)",
+    ),
+)
+"""Every command: its arguments after ``python -m gradlab.lesson``, and what it does."""
+
+EXIT_STATUS: tuple[tuple[int, str], ...] = (
+    (0, "everything passed"),
+    (1, "an exercise is wrong or not written yet"),
+    (
+        2,
+        "a usage or input error (no such lesson or exercise, a missing or unreadable file, "
+        "a syntax error), or an exercise that could not be judged because it raised, ran "
+        "longer than its time limit, or returned the wrong type, shape or dtype",
+    ),
+)
+"""What each exit status of the command line means."""
+
+
+def command_lines() -> list[str]:
+    """The command list as the README and ``--help`` show it, one line per command."""
+    return [f"{PROGRAM} {arguments:<24}{text}" for arguments, text in COMMANDS]
+
+
+def exit_status_sentence(bold: bool = False) -> str:
+    """``Exit status: 0 ...; 1 ...; 2 ....`` (with Markdown bold numbers if ``bold``)."""
+    mark = "**" if bold else ""
+    parts = [f"{mark}{status}{mark} {meaning}" for status, meaning in EXIT_STATUS]
+    return f"Exit status: {'; '.join(parts)}."
+
 
 VERBS = ("run", "check", "hint", "solution", "reset", "notebook")
 NEEDS_EXERCISE = ("hint", "solution")
@@ -38,12 +72,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m gradlab.lesson",
-        usage=USAGE,
+        prog=PROGRAM,
+        usage="\n".join(command_lines()),
         description="Run, check and get help with the gradlab lessons.",
-        epilog="Exit status: 0 all passed; 1 an exercise failed or is not written yet; "
-        "2 a usage or input error, or an exercise that raised, timed out or returned "
-        "the wrong kind of value.",
+        epilog=exit_status_sentence(),
     )
     parser.add_argument("lesson", nargs="?", help="lesson number")
     parser.add_argument("verb", nargs="?", default="run", help="what to do (default: run)")
@@ -77,10 +109,10 @@ def dispatch(options: argparse.Namespace) -> int:
     verb = options.verb
     if verb not in VERBS:
         raise CourseError(f"unknown command {verb!r}: use one of {', '.join(VERBS)}")
-    number = _exercise_number(target, options.exercise)
-    if verb in NEEDS_EXERCISE and number is None:
-        raise CourseError(f"say which exercise: python -m gradlab.lesson {target.number} {verb} K")
-    if number is not None and verb not in (*NEEDS_EXERCISE, "check"):
+    exercise = None if options.exercise is None else find_exercise(options.exercise, target.number)
+    if verb in NEEDS_EXERCISE and exercise is None:
+        raise CourseError(f"say which exercise: {PROGRAM} {target.number} {verb} K")
+    if exercise is not None and verb not in (*NEEDS_EXERCISE, "check"):
         raise CourseError(f"{verb} takes no exercise number")
     if (options.file or options.solutions) and verb != "check":
         raise CourseError("--file and --solutions go with check")
@@ -89,55 +121,52 @@ def dispatch(options: argparse.Namespace) -> int:
     if verb == "run":
         return run(target)
     if verb == "check":
-        return check(target, number, options.file, options.solutions)
+        return check(target, exercise, options.file, options.solutions)
     if verb == "hint":
-        return hint(target, number)
+        return hint(exercise)
     if verb == "solution":
-        return solution(target, number, options.yes)
+        return solution(target, exercise, options.yes)
     if verb == "reset":
         return reset(target)
     return notebook(target, options.open)
-
-
-def _exercise_number(target: Lesson, text: str | None) -> int | None:
-    if text is None:
-        return None
-    lesson_part, dot, exercise_part = text.partition(".")
-    if dot and lesson_part != str(target.number):
-        raise CourseError(f"exercise {text} is not in lesson {target.number}")
-    digits = exercise_part if dot else text
-    if not digits.isdigit():
-        raise CourseError(f"{text!r} is not an exercise number")
-    from gradlab.course.exercise import exercises_of
-
-    count = len(exercises_of(target.number))
-    if not 1 <= int(digits) <= count:
-        raise CourseError(f"lesson {target.number} has no exercise {digits}: it has 1 to {count}")
-    return int(digits)
 
 
 # ── verbs ────────────────────────────────────────────────────────────────────
 
 
 def show_catalogue() -> int:
-    """Print every lesson with its exercises passed / total."""
-    from gradlab.course import progress
-    from gradlab.course.exercise import exercises_of
-
+    """Print every lesson with its exercises passed / total (2 if a lesson cannot be read)."""
     catalogue = lessons()
     if not catalogue:
         raise CourseError("the lessons/ folder has no lessons")
     print(" #  lesson                                                       passed")
+    problems = []
     for item in catalogue:
-        total = len(exercises_of(item.number))
-        known = progress.passed(item)
-        if known is None:
-            known = {v.exercise.number for v in _check_and_record(item) if v.passed}
-        print(f"{item.number:2d}  {item.title[:60]:60} {len(known)}/{total}")
-    print(
-        "\nRun lesson N: python -m gradlab.lesson N    check it: python -m gradlab.lesson N check"
-    )
+        try:
+            status = _progress_of(item)
+        except CourseError as error:
+            problems.append(error)
+            status = "cannot read it (see below)"
+        print(f"{item.number:2d}  {item.title[:60]:60} {status}")
+    print(f"\nRun lesson N: {PROGRAM} N    check it: {PROGRAM} N check")
+    if problems:
+        print(f"gradlab: {problems[0]}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _progress_of(item: Lesson) -> str:
+    """``passed/total`` for one lesson, checking it if its progress is not known."""
+    from gradlab.course import progress
+    from gradlab.course.exercise import exercises_of
+
+    if not item.exists:
+        return f"missing: restore it with {item.restore_command}"
+    total = len(exercises_of(item.number))
+    known = progress.passed(item)
+    if known is None:
+        known = {v.exercise.number for v in _check_and_record(item) if v.passed}
+    return f"{len(known)}/{total}"
 
 
 def _check_and_record(target: Lesson):
@@ -156,18 +185,22 @@ def run(target: Lesson) -> int:
     """Run the whole lesson as a script."""
     from gradlab.course.script import run_lesson
 
+    target.require_readable()
     return run_lesson(target)
 
 
-def check(target: Lesson, number: int | None, file: Path | None, solutions: bool) -> int:
+def check(target: Lesson, exercise: Exercise | None, file: Path | None, solutions: bool) -> int:
     """Check the lesson's exercises and print a verdict on each."""
     from gradlab.course import progress
     from gradlab.course.judge import check_file, check_solutions
     from gradlab.course.verdict import ERROR, exit_status, tally
 
+    number = None if exercise is None else exercise.number
     if solutions:
         verdicts = check_solutions(target, number)
     else:
+        if file is None:
+            target.require_readable()
         verdicts = check_file(target, file or target.path, number)
         if file is None and number is None:
             progress.record(target, verdicts)
@@ -178,42 +211,36 @@ def check(target: Lesson, number: int | None, file: Path | None, solutions: bool
     return exit_status(verdicts)
 
 
-def hint(target: Lesson, number: int) -> int:
+def hint(exercise: Exercise) -> int:
     """Print the hint for one exercise."""
-    from gradlab.course.exercise import exercises_of
-
-    exercise = exercises_of(target.number)[number - 1]
     print(f"Hint for {exercise.id} {exercise.function} ({exercise.title}):\n\n  {exercise.hint}")
     return 0
 
 
-def solution(target: Lesson, number: int, yes: bool) -> int:
+def solution(target: Lesson, exercise: Exercise, yes: bool) -> int:
     """Show the reference solution, asking first if the exercise is not passed yet."""
-    from gradlab.course.exercise import exercises_of
-    from gradlab.course.source import function_source
+    from gradlab.course.source import function_source, read_source
 
-    exercise = exercises_of(target.number)[number - 1]
-    if not yes and not _passed(target, number) and not _confirm(exercise.id):
+    if not yes and not _passed(target, exercise) and not _confirm(exercise.id):
         print(
             f"Not shown. Try the hint first: {exercise.hint_command}"
             "  (or add --yes to see the solution)",
             file=sys.stderr,
         )
         return 1
-    text = target.solution_path.read_text(encoding="utf-8")
-    print(function_source(text, exercise.function))
+    print(function_source(read_source(target.solution_path), exercise.function))
     return 0
 
 
-def _passed(target: Lesson, number: int) -> bool:
+def _passed(target: Lesson, exercise: Exercise) -> bool:
     from gradlab.course import progress
     from gradlab.course.judge import check_file
 
     known = progress.passed(target)
     if known is not None:
-        return number in known
+        return exercise.number in known
     try:
-        return check_file(target, target.path, number)[0].passed
+        return check_file(target, target.path, exercise.number)[0].passed
     except CourseError:
         return False
 
@@ -229,8 +256,11 @@ def reset(target: Lesson) -> int:
     """Restore the pristine lesson, backing up the learner's copy first."""
     from gradlab.course.pristine import reset as restore
 
+    was_there = target.exists
     copy = restore(target)
-    if copy is None:
+    if not was_there:
+        print(f"{shown(target.path)} was missing; it is restored, pristine.")
+    elif copy is None:
         print(f"{shown(target.path)} is already pristine: nothing to do.")
     else:
         print(f"Your copy is saved as {shown(copy)}; {shown(target.path)} is pristine again.")
@@ -241,6 +271,7 @@ def notebook(target: Lesson, open_it: bool) -> int:
     """Create or sync the lesson's notebook, then open it or say how."""
     from gradlab.course.notebook import open_command, sync
 
+    target.require_readable()
     ipynb, saved = sync(target)
     print(f"{shown(target.path)} and {shown(ipynb)} are paired and in sync.")
     if saved is not None:

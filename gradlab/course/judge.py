@@ -13,8 +13,8 @@ from typing import Any
 from gradlab.course.answers import WRONG_KIND, Mismatch, Tolerance, compare
 from gradlab.course.catalogue import Lesson, lesson
 from gradlab.course.describe import describe, describe_call
-from gradlab.course.exercise import Arguments, Exercise, Mistake, exercises_of
-from gradlab.course.loading import load_exercise_cells, load_module_file
+from gradlab.course.exercise import Arguments, Exercise, Mistake, exercises_of, find_exercise
+from gradlab.course.loading import load_exercise_cells, load_module_file, only_in_demo
 from gradlab.course.messages import CourseError, first_line, line_in, one_line, shown
 from gradlab.course.time_limit import ExerciseTimeout, time_limit
 from gradlab.course.verdict import ERROR, FAIL, PASS, TODO, Verdict
@@ -136,6 +136,8 @@ def _todo(exercise: Exercise, path: Path | None) -> Verdict:
 
 
 def _raised(exercise, error, make, call, path) -> Verdict:
+    if demo := only_in_demo(error, path):
+        return Verdict(exercise, ERROR, demo, (("call", call), ("hint", exercise.hint_command)))
     mistake = _recognise(exercise, make, _Raised.of(error))
     details = [("call", call), ("raised", one_line(error) + line_in(error, path, prefix=" at"))]
     if mistake:
@@ -222,19 +224,12 @@ def _recognise(exercise: Exercise, make: Callable[[], Arguments], got: Any) -> M
 def check_in_notebook(exercise_id: str, function: Callable[..., Any]) -> None:
     """Print the verdict on one exercise; never raises."""
     try:
-        number, item = _parse_id(exercise_id)
-        target = lesson(number)
-        verdict = check_exercise(select(target, item)[0], function, reference_functions(target))
+        exercise = find_exercise(exercise_id)
+        target = lesson(exercise.lesson)
+        verdict = check_exercise(exercise, function, reference_functions(target))
     except CourseError as error:
         print(f"✗ {exercise_id}: {error}")
     except Exception as error:  # never break "Run All"
         print(f"✗ {exercise_id}: could not be checked: {one_line(error)}")
     else:
         print(verdict)
-
-
-def _parse_id(exercise_id: str) -> tuple[int, int]:
-    lesson_part, _, exercise_part = str(exercise_id).partition(".")
-    if not (lesson_part.isdigit() and exercise_part.isdigit()):
-        raise CourseError(f'{exercise_id!r} is not an exercise id like "1.2"')
-    return int(lesson_part), int(exercise_part)

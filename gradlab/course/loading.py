@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, parse_cells
+from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, demo_definition, parse_cells
 from gradlab.course.messages import CourseError, line_in, one_line, shown
+from gradlab.course.source import read_source
 
 
 def load_exercise_cells(path: Path) -> dict[str, Any]:
     """Run only the setup and exercise cells of a lesson file; return its namespace."""
-    if not path.is_file():
-        raise CourseError(f"{shown(path)}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CourseError(f"{shown(path)}: cannot read it ({error})") from None
+    text = read_source(path)
     cells = parse_cells(text)
     if not any("exercise" in cell.tags for cell in cells):
         raise CourseError(
@@ -25,9 +21,30 @@ def load_exercise_cells(path: Path) -> dict[str, Any]:
     return _execute(code_of(cells, RUN_BEFORE_CHECKS, text.count("\n") + 1), path)
 
 
+def only_in_demo(error: BaseException, path: Path | None) -> str | None:
+    """Why ``error`` is a NameError in ``check`` but not in Jupyter, if that is why.
+
+    When the missing name is defined by a demo cell of the lesson file
+    ``path``, the one line that says so; else ``None``.
+    """
+    name = getattr(error, "name", None) if isinstance(error, NameError) else None
+    if name is None or path is None:
+        return None
+    try:
+        line = demo_definition(parse_cells(read_source(path)), name)
+    except CourseError:
+        return None
+    if line is None:
+        return None
+    return (
+        f"uses {name}, which only the demo cell at line {line} defines: checks run only "
+        "setup and exercise cells — define it in your exercise cell"
+    )
+
+
 def load_module_file(path: Path) -> dict[str, Any]:
     """Run a whole Python file (a solutions file) and return its namespace."""
-    return _execute(path.read_text(encoding="utf-8"), path)
+    return _execute(read_source(path), path)
 
 
 def _execute(code: str, path: Path) -> dict[str, Any]:
@@ -41,8 +58,8 @@ def _execute(code: str, path: Path) -> dict[str, Any]:
     try:
         exec(compiled, namespace)
     except Exception as error:
+        reason = only_in_demo(error, path) or f"raised {one_line(error)}"
         raise CourseError(
-            f"{shown(path)}{line_in(error, path)}: running its setup and exercise cells "
-            f"raised {one_line(error)}"
+            f"{shown(path)}{line_in(error, path)}: running its setup and exercise cells {reason}"
         ) from None
     return namespace

@@ -8,20 +8,29 @@ import time
 from pathlib import Path
 
 from gradlab.course.catalogue import Lesson
-from gradlab.course.messages import CourseError
+from gradlab.course.messages import CourseError, shown
 
 
 def backup(target: Lesson) -> Path:
-    """Copy the learner's lesson file to ``backups/`` with a time stamp; return the copy."""
+    """Copy the learner's lesson file to ``backups/`` with a time stamp; return the copy.
+
+    Raises :class:`CourseError` if the copy cannot be made (the lesson is untouched).
+    """
     folder = target.root / "backups"
-    folder.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     copy = folder / f"{target.path.stem}.{stamp}.py"
     counter = 1
     while copy.exists():
         copy = folder / f"{target.path.stem}.{stamp}-{counter}.py"
         counter += 1
-    shutil.copy2(target.path, copy)
+    try:
+        folder.mkdir(exist_ok=True)
+        shutil.copy2(target.path, copy)
+    except OSError as error:
+        raise CourseError(
+            f"cannot save a backup of {shown(target.path)} in {shown(folder)}/ "
+            f"({error.strerror}), so the lesson was left as it is"
+        ) from None
     return copy
 
 
@@ -29,22 +38,44 @@ def pristine_text(target: Lesson) -> str:
     """The lesson as the course shipped it, from git (upstream branch, else HEAD)."""
     relative = target.path.relative_to(target.root).as_posix()
     for ref in ("@{upstream}", "HEAD"):
-        result = subprocess.run(
-            ["git", "-C", str(target.root), "show", f"{ref}:{relative}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(target.root), "show", f"{ref}:{relative}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError:
+            break  # no git on this machine
         if result.returncode == 0:
             return result.stdout
     raise CourseError(f"cannot find the pristine {relative}: reset needs the course's git history")
 
 
 def reset(target: Lesson) -> Path | None:
-    """Restore the pristine lesson after backing up the learner's copy (``None`` if unchanged)."""
-    pristine = pristine_text(target)
-    if target.path.read_text(encoding="utf-8") == pristine:
-        return None
-    copy = backup(target)
-    target.path.write_text(pristine, encoding="utf-8")
+    """Restore the pristine lesson after backing up the learner's copy.
+
+    Returns the backup, or ``None`` if there was nothing to back up (the file
+    was pristine, or deleted: then it is restored). Works on a file that is
+    not valid UTF-8 (its bytes are backed up as they are); raises
+    :class:`CourseError` if the lesson or the backup cannot be written.
+    """
+    pristine = pristine_text(target).encode("utf-8")
+    copy = None
+    if target.exists:
+        if _read_bytes(target.path) == pristine:
+            return None
+        copy = backup(target)
+    try:
+        target.path.write_bytes(pristine)
+    except OSError as error:
+        saved = f"; your copy is saved as {shown(copy)}" if copy else ""
+        raise CourseError(f"cannot write {shown(target.path)} ({error.strerror}){saved}") from None
     return copy
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CourseError(f"{shown(path)}: cannot read it ({error.strerror})") from None

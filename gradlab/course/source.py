@@ -1,12 +1,37 @@
-"""Read exercise functions from source text, without running anything.
+"""Read a lesson's source, and its exercise functions, without running anything.
 
 Used where importing TensorFlow would cost more than the answer is worth:
 telling a pristine stub from written code, showing a reference solution.
+:func:`read_source` is the one place a lesson or solutions file is read, so
+every command words a missing, unreadable or non-UTF-8 file the same way.
 """
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
+
+from gradlab.course.messages import CourseError, shown
+
+
+def read_source(path: Path) -> str:
+    """The text of a Python source file; :class:`CourseError` (one line) if it cannot be read."""
+    if path.is_dir():
+        raise CourseError(f"{shown(path)} is a directory, not a lesson file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CourseError(f"{shown(path)}: no such file") from None
+    except OSError as error:
+        raise CourseError(f"{shown(path)}: cannot read it ({error.strerror})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise CourseError(
+            f"{shown(path)}, line {line}: cannot read it: byte 0x{data[error.start]:02x} is not "
+            "UTF-8 (save the file as UTF-8)"
+        ) from None
 
 
 def functions_in(text: str) -> dict[str, ast.FunctionDef]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import (
+    known_function,
+    regression_case,
+    uniform_tensor,
+)
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
-
-class Curve(Labelled):
-    """A scalar function of one variable, with its derivatives for an independent truth."""
-
-    def __init__(self, label, function, first, second) -> None:
-        super().__init__(label, function)
-        self.first, self.second = first, second
+Curve = known_function("Curve", "first", "second")
 
 
 CURVES = (
@@ -35,12 +33,7 @@ def _point_cases() -> list[Case]:
     return [Case(lambda f=f, x=x: {"f": f, "x": x}) for f, x in zip(CURVES, POINTS, strict=True)]
 
 
-class Field(Labelled):
-    """A scalar function of a tensor, with its gradient in NumPy."""
-
-    def __init__(self, label, function, gradient) -> None:
-        super().__init__(label, function)
-        self.gradient = gradient
+Field = known_function("Field", "gradient")
 
 
 FIELDS = (
@@ -57,11 +50,7 @@ FIELDS = (
     ),
 )
 SHAPES = ((3,), (2, 3), (4, 1))
-
-
-def _tensor(shape: tuple[int, ...], seed: int):
-    values = np.random.default_rng(seed).uniform(-1.5, 1.5, size=shape)
-    return tf.constant(values, dtype=tf.float32)
+_tensor = uniform_tensor
 
 
 def _field_cases() -> list[Case]:
@@ -82,15 +71,9 @@ def _pair_cases() -> list[Case]:
 # ── 1.5: a small Keras model ─────────────────────────────────────────────────
 
 
-def _model_case(seed: int, batch: int) -> dict:
-    """A two-layer regressor with seeded weights, and a batch whose targets have shape (N,)."""
-    x, y = normal_data(seed, (batch, 3), (batch,))
-    return {"model": seeded_model(regressor, seed), "x": tf.constant(x), "y": tf.constant(y)}
-
-
 def _model_cases() -> list[Case]:
     return [
-        Case(lambda seed=seed, batch=batch: _model_case(seed, batch))
+        Case(lambda seed=seed, batch=batch: regression_case(seed, batch))
         for seed, batch in ((0, 8), (1, 5), (2, 16))
     ]
 
@@ -230,10 +213,8 @@ FORGOT_WATCH = Mistake(
     _watch_nothing,
 )
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=1,
-        number=1,
         function="slope_at",
         title="The derivative at a point",
         hint="x arrives as a Python float. What must it become, inside the tape, for the "
@@ -250,8 +231,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=2,
         function="gradient_wrt_constant",
         title="The gradient with respect to a constant tensor",
         hint="A tape records operations on variables by itself. What does it need to be "
@@ -268,8 +247,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=3,
         function="two_gradients",
         title="Two gradients from one recording",
         hint="How many times may an ordinary tape answer tape.gradient? Which argument of "
@@ -290,8 +267,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=4,
         function="second_derivative",
         title="A second derivative with nested tapes",
         hint="The first derivative is itself a computation. Which tape must be recording "
@@ -313,8 +288,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=5,
         function="loss_gradients_by_name",
         title="A Keras model's gradients, by variable",
         hint="Which attribute of a Keras 3 variable tells hidden/kernel from output/kernel? "
@@ -348,8 +321,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=1,
-        number=6,
         function="mse",
         title="Repair a loss whose gradients are None",
         hint="Which call in broken_mse turns a variable into a plain NumPy number the tape "
@@ -377,3 +348,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

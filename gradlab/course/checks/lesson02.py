@@ -7,16 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import known_function, uniform, uniform_tensor
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import tf
-
-
-def _values(shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, size=shape).astype(np.float32)
-
-
-def _tensor(shape: tuple[int, ...], seed: int):
-    return tf.constant(_values(shape, seed))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -27,12 +20,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 # ── scalar functions of a tensor, with their gradients and Hessians ─────────
 
 
-class Field(Labelled):
-    """A scalar function of a tensor, with its gradient in NumPy (float64)."""
-
-    def __init__(self, label: str, function: Callable, gradient: Callable) -> None:
-        super().__init__(label, function)
-        self.gradient = gradient
+Field = known_function("Field", "gradient")
 
 
 def _article_f(x):
@@ -73,7 +61,7 @@ def _field_cases(as_tensor: bool) -> list[Case]:
     return [
         Case(lambda: make(ARTICLE, article)),
         *(
-            Case(lambda f=f, shape=shape, seed=seed: make(f, _values(shape, seed)))
+            Case(lambda f=f, shape=shape, seed=seed: make(f, uniform(shape, seed)))
             for seed, (f, shape) in enumerate(shaped)
         ),
     ]
@@ -83,12 +71,7 @@ def _gradient_truth(f: Field, x) -> np.ndarray:
     return f.gradient(np.asarray(x, np.float64))
 
 
-class Curved(Labelled):
-    """A scalar function of a vector, with its Hessian in NumPy (float64)."""
-
-    def __init__(self, label: str, function: Callable, hessian: Callable) -> None:
-        super().__init__(label, function)
-        self.hessian = hessian
+Curved = known_function("Curved", "hessian")
 
 
 def _cubic_hessian(x: np.ndarray) -> np.ndarray:
@@ -125,7 +108,7 @@ CURVED = (
 def _hessian_cases() -> list[Case]:
     sizes = (3, 4, 3)
     return [
-        Case(lambda f=f, n=n, seed=seed: {"f": f, "x": _tensor((n,), 10 + seed)})
+        Case(lambda f=f, n=n, seed=seed: {"f": f, "x": uniform_tensor((n,), 10 + seed)})
         for seed, (f, n) in enumerate(zip(CURVED, sizes, strict=True))
     ]
 
@@ -133,12 +116,7 @@ def _hessian_cases() -> list[Case]:
 # ── 2.2: vector functions and their vector–Jacobian products ────────────────
 
 
-class VectorFunction(Labelled):
-    """A function from a vector to a vector, with its vector–Jacobian product in NumPy."""
-
-    def __init__(self, label: str, function: Callable, vjp: Callable) -> None:
-        super().__init__(label, function)
-        self.vjp = vjp
+VectorFunction = known_function("VectorFunction", "vjp")
 
 
 def _cumsum_vjp(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -175,7 +153,8 @@ def _weighted_cases() -> list[Case]:
     shapes = ((4, 4), (5, 5), (3, 2))  # (length of x, length of f(x))
 
     def make(f: VectorFunction, n: int, m: int, seed: int) -> dict:
-        return {"f": f, "x": _tensor((n,), 20 + seed), "weights": _tensor((m,), 30 + seed)}
+        x, weights = uniform_tensor((n,), 20 + seed), uniform_tensor((m,), 30 + seed)
+        return {"f": f, "x": x, "weights": weights}
 
     return [
         Case(lambda f=f, n=n, m=m, seed=seed: make(f, n, m, seed))
@@ -190,15 +169,9 @@ def _weighted_truth(f: VectorFunction, x, weights) -> np.ndarray:
 # ── 2.3: a model with an intermediate, and its partial derivatives ──────────
 
 
-class TwoStep(Labelled):
-    """``x -> (y, u)``: a scalar y computed from x and an intermediate u = u(x).
-
-    ``partial_x`` and ``partial_u`` are ∂y/∂x holding u fixed and ∂y/∂u, in NumPy.
-    """
-
-    def __init__(self, label: str, function: Callable, partial_x, partial_u) -> None:
-        super().__init__(label, function)
-        self.partial_x, self.partial_u = partial_x, partial_u
+# x -> (y, u): a scalar y computed from x and an intermediate u = u(x); partial_x is
+# ∂y/∂x holding u fixed and partial_u is ∂y/∂u, in NumPy.
+TwoStep = known_function("TwoStep", "partial_x", "partial_u")
 
 
 def _sine_step(x):
@@ -244,7 +217,7 @@ def _two_step_cases() -> list[Case]:
         Case(
             lambda model=model, shape=shape, seed=seed: {
                 "model": model,
-                "x": _tensor(shape, 40 + seed),
+                "x": uniform_tensor(shape, 40 + seed),
             }
         )
         for seed, (model, shape) in enumerate(zip(TWO_STEPS, shapes, strict=True))
@@ -282,7 +255,7 @@ _LENGTHS = (2, 5, 9)
 def _traced_use(function: Callable, arguments: dict) -> dict:
     """Make the gradient function, call it on vectors of three lengths, count its traces."""
     gradient = function(arguments["f"])
-    gradients = [gradient(_tensor((n,), 50 + n)) for n in _LENGTHS]
+    gradients = [gradient(uniform_tensor((n,), 50 + n)) for n in _LENGTHS]
     count = getattr(gradient, "experimental_get_tracing_count", None)
     if count is None:
         raise TypeError(NOT_A_TF_FUNCTION.format(kind=type(gradient).__name__))
@@ -294,7 +267,7 @@ def _traced_cases() -> list[Case]:
 
 
 def _traced_truth(f: Field) -> dict:
-    vectors = [_values((n,), 50 + n).astype(np.float64) for n in _LENGTHS]
+    vectors = [uniform((n,), 50 + n).astype(np.float64) for n in _LENGTHS]
     return {"gradients": [f.gradient(x) for x in vectors], "traces": 1}
 
 
@@ -418,10 +391,8 @@ def _list_mistake(answer: Callable, api: str) -> Mistake:
     )
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=2,
-        number=1,
         function="graph_gradient",
         title="A gradient with tf.gradients, inside tf.function",
         hint="Where must tf.gradients run for there to be a graph to walk backwards? "
@@ -439,8 +410,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=2,
         function="gradient_in_session",
         title="A gradient in a tf.compat.v1 Graph and Session",
         hint="Which graph must be the default while you create the placeholder and call "
@@ -465,8 +434,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=3,
         function="weighted_gradient",
         title="A weighted gradient (a vector–Jacobian product) with grad_ys",
         hint="When ys is a vector, tf.gradients starts the backward pass from a tensor of "
@@ -490,8 +457,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=4,
         function="partial_derivatives",
         title="Partial derivatives with stop_gradients",
         hint="y was already built from u. Which argument of tf.gradients treats u as a "
@@ -516,8 +481,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=5,
         function="hessian_matrix",
         title="A Hessian with tf.hessians",
         hint="Differentiating a gradient with tf.gradients again gives the gradient of its "
@@ -538,8 +501,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=2,
-        number=6,
         function="gradient_function",
         title="A gradient function traced once",
         hint="A tf.function traces again for each new input shape. What can you tell it, "
@@ -565,3 +526,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -18,8 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Arguments, Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import (
+    known_function,
+    regression_case,
+    regressor,
+)
+from gradlab.course.exercise import Arguments, Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 NORM = "grad_norm/"
@@ -121,12 +125,7 @@ def _both_readings(written: dict) -> dict:
 # ── 3.1: a scalar gradient at each step ─────────────────────────────────────
 
 
-class Curve(Labelled):
-    """A scalar function of one variable with its derivative in NumPy."""
-
-    def __init__(self, label, function, first) -> None:
-        super().__init__(label, function)
-        self.first = first
+Curve = known_function("Curve", "first")
 
 
 CURVES = (
@@ -216,11 +215,10 @@ def _counted_regressor():
 
 def _model_case(seed: int, batch: int) -> dict:
     """A tanh-then-linear regressor with seeded weights, and a batch from a known line."""
-    model = seeded_model(_counted_regressor, seed)
-    (x,) = normal_data(seed, (batch, 3))
-    y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
+    case = regression_case(seed, batch, _counted_regressor)
+    y = case["x"].numpy() @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
     _TRACES[0] = 0
-    return {"model": model, "x": tf.constant(x), "y": tf.constant(y)}
+    return {**case, "y": tf.constant(y.astype("float32"))}
 
 
 def _numpy_gradients(weights, x, y) -> list[np.ndarray]:
@@ -482,10 +480,8 @@ def _position_not_step(logdir, threshold):
     return _first_above(norms, threshold, position=True)
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=3,
-        number=1,
         function="log_slopes",
         title="Log a gradient at each step",
         hint="tf.summary.scalar has no writer argument: where does it write? And what "
@@ -515,8 +511,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=2,
         function="log_model_gradients",
         title="Norms and histograms for every variable",
         hint="Two Dense layers both have a variable called 'kernel'. Which attribute of a "
@@ -544,8 +538,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=3,
         function="train_with_logging",
         title="Logging inside tf.function with a tensor step",
         hint="A tf.function is traced again for every new Python value of an argument. "
@@ -573,8 +565,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=4,
         function="read_norms",
         title="Read logged norms back into arrays",
         hint="Which steps were logged: every step from 0, or the ones stored with each "
@@ -598,8 +588,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=3,
-        number=5,
         function="first_step_above",
         title="Find when a gradient norm explodes, from the logs alone",
         hint="Which tags hold per-variable norms, and which one is the norm of all "
@@ -621,3 +609,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

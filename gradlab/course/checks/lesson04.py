@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from gradlab.course.checks.lesson01 import CURVES, FIELDS
-from gradlab.course.checks.models import normal_data, regressor, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import (
+    known_function,
+    regression_case,
+    uniform_tensor,
+)
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 # ── 4.1: a central difference ───────────────────────────────────────────────
@@ -40,17 +44,12 @@ def _python_floats(f, x, h):
 GRADIENT_SHAPES = ((3,), (2, 3), (4, 1))
 
 
-def _float64_tensor(shape: tuple[int, ...], seed: int):
-    values = np.random.default_rng(seed).uniform(-1.5, 1.5, size=shape)
-    return tf.constant(values, dtype=tf.float64)
-
-
 def _field_cases() -> list[Case]:
     return [
         Case(
             lambda f=f, shape=shape, seed=seed: {
                 "f": f,
-                "x": _float64_tensor(shape, seed),
+                "x": uniform_tensor(shape, seed, dtype="float64"),
                 "h": 1e-3,
             }
         )
@@ -152,17 +151,10 @@ def _over_sum(numerical, analytical, floor):
 # ── 4.4: a model's loss as a function of one variable ───────────────────────
 
 
-def _model_case(seed: int, batch: int, index: int) -> dict:
-    """A two-layer regressor with seeded weights, a batch, and which variable to check."""
-    x, y = normal_data(seed, (batch, 3), (batch,))
-    model = seeded_model(regressor, seed)
-    return {"model": model, "x": tf.constant(x), "y": tf.constant(y), "index": index}
-
-
 def _model_cases() -> list[Case]:
     return [
-        Case(lambda seed=seed, batch=batch, index=index: _model_case(seed, batch, index))
-        for seed, batch, index in ((0, 8, 0), (1, 5, 3), (2, 16, 2))
+        Case(lambda seed=seed, batch=batch, i=i: {**regression_case(seed, batch), "index": i})
+        for seed, batch, i in ((0, 8, 0), (1, 5, 3), (2, 16, 2))
     ]
 
 
@@ -254,12 +246,7 @@ def _broadcasting_loss(model, x, y, index):
 # ── 4.5: which custom gradient is wrong? ────────────────────────────────────
 
 
-class Candidate(Labelled):
-    """A function with a hand-written gradient, and whether that gradient is right."""
-
-    def __init__(self, label: str, function, correct: bool) -> None:
-        super().__init__(label, function)
-        self.correct = correct
+Candidate = known_function("Candidate", "correct")
 
 
 def _with_gradient(forward, backward):
@@ -346,10 +333,8 @@ def _inverted(functions, x):
     return {name: not check_gradients(f, x).ok for name, f in functions.items()}
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=4,
-        number=1,
         function="central_difference",
         title="A central difference",
         hint="Which two points, symmetric around x, do you evaluate f at, and how far apart "
@@ -379,8 +364,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=2,
         function="numerical_gradient_of",
         title="A numerical gradient, element by element",
         hint="For element i, which tensor differs from x only at position i, by h? How many "
@@ -409,8 +392,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=3,
         function="relative_error",
         title="A relative error that behaves near zero",
         hint="What should the denominator be when the analytical value is 0 but the numerical "
@@ -441,8 +422,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=4,
         function="loss_of_variable",
         title="A model's loss as a function of one variable",
         hint="Does your loss ever use its argument? Which Keras 3 model method runs the model "
@@ -476,8 +455,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=4,
-        number=5,
         function="gradient_is_correct",
         title="Which custom gradient is wrong?",
         hint="What does check_gradients(f, x) return, and which attribute of it is the verdict? "
@@ -501,3 +478,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

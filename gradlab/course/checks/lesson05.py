@@ -10,17 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import known_function, normal_data, seeded_model, uniform_tensor
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
-
-
-def _tensor(values) -> tf.Tensor:
-    return tf.constant(np.asarray(values, dtype=np.float32))
-
-
-def _uniform(shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5):
-    return _tensor(np.random.default_rng(seed).uniform(low, high, size=shape))
 
 
 def _float64(x) -> np.ndarray:
@@ -30,13 +22,7 @@ def _float64(x) -> np.ndarray:
 # ── vector functions R^n → R^m and their Jacobians ─────────────────────────
 
 
-class VectorFunction(Labelled):
-    """A function from a vector to a vector, with its (m, n) Jacobian in NumPy."""
-
-    def __init__(self, label, function, jacobian, inputs: int) -> None:
-        super().__init__(label, function)
-        self.jacobian = jacobian
-        self.inputs = inputs
+VectorFunction = known_function("VectorFunction", "jacobian", "inputs")
 
 
 def _products_jacobian(x):
@@ -85,7 +71,7 @@ VECTOR_FUNCTIONS = (PRODUCTS, SOFTMAX, PAIRED_TANH, CUMULATIVE_SQUARES)
 def _jacobian_cases() -> list[Case]:
     chosen = (PRODUCTS, PAIRED_TANH, SOFTMAX)  # the first is not square
     return [
-        Case(lambda f=f, seed=seed: {"f": f, "x": _uniform((f.inputs,), seed)})
+        Case(lambda f=f, seed=seed: {"f": f, "x": uniform_tensor((f.inputs,), seed)})
         for seed, f in enumerate(chosen)
     ]
 
@@ -96,8 +82,8 @@ def _jvp_cases() -> list[Case]:
         Case(
             lambda f=f, seed=seed: {
                 "f": f,
-                "x": _uniform((f.inputs,), seed),
-                "v": _uniform((f.inputs,), seed + 10),
+                "x": uniform_tensor((f.inputs,), seed),
+                "v": uniform_tensor((f.inputs,), seed + 10),
             }
         )
         for seed, f in enumerate(chosen)
@@ -107,14 +93,7 @@ def _jvp_cases() -> list[Case]:
 # ── scalar functions R^n → R with gradient and Hessian ─────────────────────
 
 
-class ScalarFunction(Labelled):
-    """A function from a vector to a scalar, with its gradient and Hessian in NumPy."""
-
-    def __init__(self, label, function, gradient, hessian, inputs: int) -> None:
-        super().__init__(label, function)
-        self.gradient = gradient
-        self.hessian = hessian
-        self.inputs = inputs
+ScalarFunction = known_function("ScalarFunction", "gradient", "hessian", "inputs")
 
 
 def _cubic(x):
@@ -210,9 +189,9 @@ SCALAR_FUNCTIONS = (CUBIC, BOWL, ROSENBROCK, LOGSUMEXP)
 
 def _scalar_cases(chosen, with_direction: bool = False) -> list[Case]:
     def make(f, seed):
-        arguments = {"f": f, "x": _uniform((f.inputs,), seed, -1.0, 1.0)}
+        arguments = {"f": f, "x": uniform_tensor((f.inputs,), seed, -1.0, 1.0)}
         if with_direction:
-            arguments["v"] = _uniform((f.inputs,), seed + 10)
+            arguments["v"] = uniform_tensor((f.inputs,), seed + 10)
         return arguments
 
     return [Case(lambda f=f, seed=seed: make(f, seed)) for seed, f in enumerate(chosen)]
@@ -378,10 +357,8 @@ TRANSPOSED = Mistake(
     _transposed_jacobian,
 )
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=5,
-        number=1,
         function="jacobian_of",
         title="The Jacobian of a vector function",
         hint="tape.gradient of a vector gives one vector: the gradient of the sum. Which tape "
@@ -406,8 +383,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=2,
         function="per_example_jacobians",
         title="Per-example Jacobians with batch_jacobian",
         hint="The full tape.jacobian(y, x) has shape (B, m, B, n) and is mostly zeros here. "
@@ -438,8 +413,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=3,
         function="hessian_of",
         title="A Hessian with nested tapes",
         hint="The Hessian is the Jacobian of the gradient. Which tape must be recording while "
@@ -470,8 +443,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=4,
         function="newton_step",
         title="One Newton step",
         hint="Newton's method moves to the minimum of the local quadratic model: which linear "
@@ -499,8 +470,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=5,
         function="jacobian_vector_product",
         title="A Jacobian-vector product in forward mode",
         hint="tf.autodiff.ForwardAccumulator takes the point and a direction (primals and "
@@ -525,8 +494,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=5,
-        number=6,
         function="hessian_vector_product",
         title="A Hessian-vector product without the Hessian",
         hint="H v is the derivative of the gradient along v. Which tool gives a derivative "
@@ -556,3 +523,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.course.checks.models import normal_data, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.checks.models import known_function, normal_data, seeded_model
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 # ── 6.1: gradient descent that keeps its variable ───────────────────────────
 
 
-class Loss(Labelled):
-    """A loss of one variable, with its gradient in NumPy for an independent truth."""
-
-    def __init__(self, label, function, value, gradient) -> None:
-        super().__init__(label, function)
-        self.value, self.gradient = value, gradient
+Loss = known_function("Loss", "value", "gradient")
 
 
 def _regression_loss(seed: int) -> Loss:
@@ -359,10 +354,8 @@ _clipped_forward = _custom_gradient(
 )
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=6,
-        number=1,
         function="descend",
         title="Gradient descent that keeps its variable",
         hint="After the first step, is w still the tf.Variable you were given? Which "
@@ -394,8 +387,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=6,
-        number=2,
         function="x_log_x",
         title="A finite gradient for p·log(p), without changing its value",
         hint="tf.where picks values, but its gradient still flows into both branches. "
@@ -422,8 +413,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=6,
-        number=3,
         function="layer_gradient_norms",
         title="The gradient norm of each layer",
         hint="Each Dense layer owns two variables. How do you combine two gradient "
@@ -461,8 +450,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=6,
-        number=4,
         function="clip_gradients",
         title="Clip gradients by their global norm",
         hint="Should each tensor be scaled on its own, or should all of them be scaled by "
@@ -501,8 +488,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=6,
-        number=5,
         function="softplus",
         title="A stable softplus with a custom gradient",
         hint="For large x, log(1 + eˣ) is x plus a tiny correction. What is the derivative "
@@ -542,3 +527,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

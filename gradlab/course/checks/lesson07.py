@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from gradlab.course.exercise import Case, Exercise, Mistake
+from gradlab.course.exercise import Case, Exercise, Mistake, numbered
 from gradlab.course.messages import CourseError
 from gradlab.teaching import devices
 from gradlab.tfsupport.lazy import keras, tf
@@ -313,10 +313,8 @@ def _log_reduced_per_replica(strategy, per_replica_grads, variables, logdir, ste
         writer.flush()
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=7,
-        number=1,
         function="replica_loss",
         title="One replica's share of the loss",
         hint="A replica sees a few examples of a batch of global_batch_size. What must its "
@@ -334,8 +332,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=7,
-        number=2,
         function="per_replica_gradients",
         title="Per-replica gradients",
         hint="Which Strategy method runs your step once on every replica, and which one "
@@ -357,8 +353,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=7,
-        number=3,
         function="reduce_gradients",
         title="All-reduce the gradients",
         hint="Each replica's gradient is already divided by the global batch size. Which "
@@ -396,8 +390,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=7,
-        number=4,
         function="distributed_gradients",
         title="The distributed gradient equals the single-device one",
         hint="Two choices must agree: how each replica scales its loss, and how the "
@@ -432,8 +424,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=7,
-        number=5,
         function="log_replica_gradient_norms",
         title="Per-replica gradient norms in TensorBoard",
         hint="TensorBoard tells curves apart by run (a sub-directory) and by tag. Which of "
@@ -459,3 +449,4 @@ EXERCISES = [
         ),
     ),
 ]
+EXERCISES = numbered(__name__, _DECLARED)

@@ -1,4 +1,4 @@
-"""Seeded Keras models that several lessons' checks share.
+"""What several lessons' checks share: seeded models and tensors, functions with their facts.
 
 A check calls each case many times (the reference, the learner's answer, every
 known mistake), and an answer may train the model it is given. So a model is
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.tfsupport.lazy import keras
+from gradlab.course.exercise import Labelled
+from gradlab.tfsupport.lazy import keras, tf
 
 _BUILT: dict[tuple, tuple[Any, list[np.ndarray]]] = {}
 
@@ -53,3 +54,42 @@ def normal_data(seed: int, *shapes: tuple[int, ...]) -> list[np.ndarray]:
     """Float32 arrays of standard normal draws, one per shape, from a seed of their own."""
     rng = np.random.default_rng([seed, 1])
     return [rng.normal(size=shape).astype("float32") for shape in shapes]
+
+
+def uniform(
+    shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5, dtype: str = "float32"
+) -> np.ndarray:
+    """Uniform draws in [low, high) from ``seed``, as ``dtype``."""
+    return np.random.default_rng(seed).uniform(low, high, size=shape).astype(dtype)
+
+
+def uniform_tensor(
+    shape: tuple[int, ...], seed: int, low: float = -1.5, high: float = 1.5, dtype: str = "float32"
+) -> Any:
+    """:func:`uniform`'s draws as a ``tf.constant``."""
+    return tf.constant(uniform(shape, seed, low, high, dtype))
+
+
+def regression_case(seed: int, batch: int, build: Callable[..., Any] = regressor) -> dict:
+    """A seeded model from ``build``, an input (batch, 3) and targets (batch,), by name."""
+    x, y = normal_data(seed, (batch, 3), (batch,))
+    return {"model": seeded_model(build, seed), "x": tf.constant(x), "y": tf.constant(y)}
+
+
+def known_function(name: str, *facts: str) -> type[Labelled]:
+    """A class of functions shown by their source, each carrying ``facts`` about itself.
+
+    ``Curve = known_function("Curve", "first", "second")`` makes
+    ``Curve("tf.sin", tf.sin, np.cos, lambda x: -np.sin(x))``, whose ``.first``
+    and ``.second`` derivatives give a check an independent truth.
+    """
+
+    def __init__(self: Labelled, label: str, function: Callable[..., Any], *values: Any) -> None:
+        if len(values) != len(facts):
+            raise TypeError(f"{name} takes a label, a function and {', '.join(facts)}")
+        Labelled.__init__(self, label, function)
+        for fact, value in zip(facts, values, strict=True):
+            setattr(self, fact, value)
+
+    doc = f"A function shown as its source, with its {', '.join(facts)}."
+    return type(name, (Labelled,), {"__init__": __init__, "__doc__": doc})
