@@ -167,7 +167,7 @@ gradlab.check("8.1", log_cosh)
 # backward pass clips each element of the upstream gradient to [-1, 1]:
 
 
-# %%
+# %% tags=["setup"]
 @tf.custom_gradient
 def clip_to_one(x):
     def grad(upstream):
@@ -176,6 +176,7 @@ def clip_to_one(x):
     return tf.identity(x), grad
 
 
+# %%
 values = tf.constant([-1.4, -0.3, 0.2, 0.6, 1.7])
 weights = tf.constant([3.0, -0.5, 0.8, -4.0, 1.0])
 with tf.GradientTape() as tape:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from gradlab.course.checks.models import normal_data, seeded_model
-from gradlab.course.exercise import Case, Exercise, Labelled, Mistake
+from gradlab.course.exercise import Case, Exercise, Labelled, Mistake, numbered
 from gradlab.tfsupport.lazy import keras, tf
 
 CUSTOM = "written with tf.custom_gradient"
@@ -485,10 +485,8 @@ def _largest_gradient(f, x):
     return tuple(int(i) for i in np.unravel_index(np.argmax(gradient), gradient.shape))
 
 
-EXERCISES = [
+_DECLARED = [
     Exercise(
-        lesson=8,
-        number=1,
         function="log_cosh",
         title="A stable log-cosh with a custom gradient",
         hint="For large |x|, cosh(x) overflows but log(cosh(x)) is about |x| - log 2: which "
@@ -529,8 +527,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=8,
-        number=2,
         function="clip_gradient",
         title="An identity that clips its gradient",
         hint="Which function of x returns x unchanged? Which of its two passes should "
@@ -567,8 +563,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=8,
-        number=3,
         function="reverse_gradient",
         title="Gradient reversal with a scale",
         hint="What does the forward pass return? Which sign and which factor does "
@@ -602,8 +596,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=8,
-        number=4,
         function="dense_tanh",
         title="A dense tanh layer whose custom gradient covers its variables",
         hint="Which keyword argument does grad need when the forward pass reads variables? "
@@ -659,8 +651,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=8,
-        number=5,
         function="wrong_element",
         title="Find the wrong element of a custom gradient",
         hint="Which mode of check_gradients compares every element? Where in its report is "
@@ -690,8 +680,6 @@ EXERCISES = [
         ),
     ),
     Exercise(
-        lesson=8,
-        number=6,
         function="unscaled_gradients",
         title="Loss scaling by hand",
         hint="Where must the multiplication by scale happen for the tape to see it? What do "
@@ -726,3 +714,5 @@ EXERCISES = [
         ),
     ),
 ]
+
+EXERCISES = numbered(__name__, _DECLARED)
