@@ -162,7 +162,7 @@ def run(target: Lesson) -> int:
 def check(target: Lesson, number: int | None, file: Path | None, solutions: bool) -> int:
     """Check the lesson's exercises and print a verdict on each."""
     from gradlab.course import progress
-    from gradlab.course.judge import check_file, check_solutions
+    from gradlab.course.isolation import check_file, check_solutions
     from gradlab.course.verdict import ERROR, exit_status, tally
 
     if solutions:
