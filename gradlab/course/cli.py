@@ -25,7 +25,8 @@ python -m gradlab.lesson N check [K]             check the exercises (or only K)
 python -m gradlab.lesson N hint K                the hint for exercise K
 python -m gradlab.lesson N solution K [--yes]    the reference solution of K
 python -m gradlab.lesson N reset                 restore the pristine lesson (backs yours up)
-python -m gradlab.lesson N notebook [--open]     pair the lesson with a .ipynb and open it"""
+python -m gradlab.lesson N notebook [--open]     pair the lesson with a .ipynb and open it
+    --keep py|ipynb                              ... keeping this side if both changed"""
 
 VERBS = ("run", "check", "hint", "solution", "reset", "notebook")
 NEEDS_EXERCISE = ("hint", "solution")
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--solutions", action="store_true", help="check the reference solutions")
     parser.add_argument("--yes", action="store_true", help="show a solution without asking")
     parser.add_argument("--open", action="store_true", help="start JupyterLab on the notebook")
+    parser.add_argument(
+        "--keep", choices=("py", "ipynb"), help="notebook: the side that wins if both changed"
+    )
     return parser
 
 
@@ -84,6 +88,8 @@ def dispatch(options: argparse.Namespace) -> int:
         raise CourseError(f"{verb} takes no exercise number")
     if (options.file or options.solutions) and verb != "check":
         raise CourseError("--file and --solutions go with check")
+    if options.keep and verb != "notebook":
+        raise CourseError("--keep goes with notebook")
     if options.file and options.solutions:
         raise CourseError("use either --file or --solutions, not both")
     if verb == "run":
@@ -96,7 +102,7 @@ def dispatch(options: argparse.Namespace) -> int:
         return solution(target, number, options.yes)
     if verb == "reset":
         return reset(target)
-    return notebook(target, options.open)
+    return notebook(target, options.open, options.keep)
 
 
 def _exercise_number(target: Lesson, text: str | None) -> int | None:
@@ -237,14 +243,15 @@ def reset(target: Lesson) -> int:
     return 0
 
 
-def notebook(target: Lesson, open_it: bool) -> int:
+def notebook(target: Lesson, open_it: bool, keep: str | None = None) -> int:
     """Create or sync the lesson's notebook, then open it or say how."""
     from gradlab.course.notebook import open_command, sync
 
-    ipynb, saved = sync(target)
+    ipynb, saved = sync(target, keep)
     print(f"{shown(target.path)} and {shown(ipynb)} are paired and in sync.")
     if saved is not None:
-        print(f"(The notebook was newer; your previous .py is saved as {shown(saved)}.)")
+        side = "notebook" if saved.suffix == ".ipynb" else ".py"
+        print(f"(Your previous {side} was overwritten; it is saved as {shown(saved)}.)")
     if open_it:
         return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ipynb)])
     print(f"Open it with:  {open_command(ipynb)}")

@@ -11,17 +11,19 @@ from gradlab.course.catalogue import Lesson
 from gradlab.course.messages import CourseError
 
 
-def backup(target: Lesson) -> Path:
-    """Copy the learner's lesson file to ``backups/`` with a time stamp; return the copy."""
+def backup(target: Lesson, source: Path | None = None) -> Path:
+    """Copy the learner's lesson file (or ``source``, e.g. its notebook) to ``backups/``
+    with a time stamp; return the copy."""
+    source = source or target.path
     folder = target.root / "backups"
     folder.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    copy = folder / f"{target.path.stem}.{stamp}.py"
+    copy = folder / f"{source.stem}.{stamp}{source.suffix}"
     counter = 1
     while copy.exists():
-        copy = folder / f"{target.path.stem}.{stamp}-{counter}.py"
+        copy = folder / f"{source.stem}.{stamp}-{counter}{source.suffix}"
         counter += 1
-    shutil.copy2(target.path, copy)
+    shutil.copy2(source, copy)
     return copy
 
 
