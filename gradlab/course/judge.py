@@ -216,11 +216,10 @@ def _checker_broken(exercise: Exercise, error: Exception) -> Verdict:
         f"could not be judged: the checker's own code raised {one_line(error)}",
         (
             (
-                "why",
-                "it ran after your code; code that changes TensorFlow (tf.GradientTape = ...) "
-                "or the objects an exercise is given breaks it",
+                "try",
+                "if your code changes TensorFlow (tf.GradientTape = ...) or the objects it is "
+                "given, undo that; in a notebook, restart the kernel and run the setup cell",
             ),
-            ("try", "undo such changes; in a notebook, restart the kernel and run the setup cell"),
         ),
     )
 
