@@ -42,7 +42,7 @@ from gradlab.course.messages import CourseError, one_line, shown
 from gradlab.course.time_limit import watch_calls
 from gradlab.course.verdict import ERROR, Verdict
 
-CHECKER_LIMIT = 120.0
+CHECKER_LIMIT = 60.0
 """Seconds a child may run without a word outside the learner's function (loading, reference)."""
 
 _MARGIN = 0.2  # the parent hears of a call a moment after it starts: the learner gets the limit
