@@ -52,22 +52,21 @@ def check_file(target: Lesson, path: Path, only: int | None = None) -> list[Verd
     """Check the exercises of ``target`` as written in ``path``, each in its own child."""
     if not can_fork():
         return judge.check_file(target, path, only)
-    exercises = judge.select(target, only)
-    reference = judge.reference_functions(target)
-    return [
-        _check_in_child(item, lambda: judge.load_learner(path), reference, path)
-        for item in exercises
-    ]
+    return _check_each(target, only, lambda: judge.load_learner(path), path)
 
 
 def check_solutions(target: Lesson, only: int | None = None) -> list[Verdict]:
     """Check the reference solutions, each exercise in its own child."""
     if not can_fork():
         return judge.check_solutions(target, only)
+    load = lambda: judge.reference_functions(target)  # noqa: E731 - the child's loader
+    return _check_each(target, only, load, target.solution_path)
+
+
+def _check_each(target: Lesson, only: int | None, load, path: Path) -> list[Verdict]:
     exercises = judge.select(target, only)
-    reference = judge.reference_functions(target)
-    path = target.solution_path
-    return [_check_in_child(item, lambda: reference, reference, path) for item in exercises]
+    reference = judge.reference_functions(target)  # here, so every child inherits it loaded
+    return [_check_in_child(item, load, reference, path) for item in exercises]
 
 
 def can_fork() -> bool:
