@@ -191,13 +191,20 @@ def test_an_endless_tensorflow_op_is_stopped_at_the_limit(side_effects):
     assert "call  slope_at(" in result.stderr
 
 
-def test_patching_tensorflow_or_the_arguments_breaks_nothing_later(side_effects):
+def test_patching_tensorflow_is_one_verdict_and_breaks_nothing_later(side_effects):
     result = side_effects
     assert result.returncode == 2
     assert sorted(line[:5] for line in verdict_lines(result)) == sorted(
-        ["✗ 1.1"] + [f"✓ 1.{number}" for number in range(2, 7)]
+        ["✗ 1.1", "✗ 1.2"] + [f"✓ 1.{number}" for number in range(3, 7)]
+    )
+    assert verdict_of(result, "1.2").startswith(
+        "✗ 1.2 gradient_wrt_constant: could not be judged: the checker's own code raised TypeError"
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_answer_that_breaks_the_functions_it_is_given_still_passes(side_effects):
+    assert verdict_of(side_effects, "1.3").startswith("✓")
 
 
 # ── the notebook: gradlab.check runs in the kernel's own process ─────────────
