@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from gradlab.course import judge
+from gradlab.course import isolation, judge
 from gradlab.course.catalogue import lesson
+from gradlab.course.verdict import TODO
 from tests.lesson_files import ROOT, replace_function, run_in_course, with_solutions
 
 FORGOT_WATCH = (
@@ -72,3 +73,10 @@ def test_lesson_7_still_splits_the_cpu_in_each_child(course):
     result = run_in_course(course, "-m", "gradlab.lesson", "7", "check", "--file", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lesson 7: 5 of 5 exercises passed" in result.stdout
+
+
+def test_where_tensorflow_already_runs_checks_stay_in_process(course):
+    # As in a notebook kernel or this test process: forking a running TensorFlow is unsafe.
+    assert not isolation.can_fork()
+    target = lesson(1)
+    assert [v.status for v in isolation.check_file(target, target.path, 1)] == [TODO]
