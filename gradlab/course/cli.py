@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "N notebook",
         "pair the lesson with a .ipynb and say how to open it (--open starts JupyterLab)",
     ),
+    ("N notebook --keep SIDE", "both edited since the last sync: keep SIDE (py or ipynb)"),
 )
 """Every command: its arguments after ``python -m gradlab.lesson``, and what it does."""
 
@@ -43,7 +44,8 @@ EXIT_STATUS: tuple[tuple[int, str], ...] = (
         2,
         "a usage or input error (no such lesson or exercise, a missing or unreadable file, "
         "a syntax error), or an exercise that could not be judged because it raised, ran "
-        "longer than its time limit, or returned the wrong type, shape or dtype",
+        "longer than its time limit, exited or ended its process, or returned the wrong "
+        "type, shape or dtype",
     ),
 )
 """What each exit status of the command line means."""
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--solutions", action="store_true", help="check the reference solutions")
     parser.add_argument("--yes", action="store_true", help="show a solution without asking")
     parser.add_argument("--open", action="store_true", help="start JupyterLab on the notebook")
+    parser.add_argument(
+        "--keep", choices=("py", "ipynb"), help="notebook: the side that wins if both changed"
+    )
     return parser
 
 
@@ -116,6 +121,8 @@ def dispatch(options: argparse.Namespace) -> int:
         raise CourseError(f"{verb} takes no exercise number")
     if (options.file or options.solutions) and verb != "check":
         raise CourseError("--file and --solutions go with check")
+    if options.keep and verb != "notebook":
+        raise CourseError("--keep goes with notebook")
     if options.file and options.solutions:
         raise CourseError("use either --file or --solutions, not both")
     if verb == "run":
@@ -128,7 +135,7 @@ def dispatch(options: argparse.Namespace) -> int:
         return solution(target, exercise, options.yes)
     if verb == "reset":
         return reset(target)
-    return notebook(target, options.open)
+    return notebook(target, options.open, options.keep)
 
 
 # ── verbs ────────────────────────────────────────────────────────────────────
@@ -192,7 +199,7 @@ def run(target: Lesson) -> int:
 def check(target: Lesson, exercise: Exercise | None, file: Path | None, solutions: bool) -> int:
     """Check the lesson's exercises and print a verdict on each."""
     from gradlab.course import progress
-    from gradlab.course.judge import check_file, check_solutions
+    from gradlab.course.isolation import check_file, check_solutions
     from gradlab.course.verdict import ERROR, exit_status, tally
 
     number = None if exercise is None else exercise.number
@@ -267,15 +274,16 @@ def reset(target: Lesson) -> int:
     return 0
 
 
-def notebook(target: Lesson, open_it: bool) -> int:
+def notebook(target: Lesson, open_it: bool, keep: str | None = None) -> int:
     """Create or sync the lesson's notebook, then open it or say how."""
     from gradlab.course.notebook import open_command, sync
 
     target.require_readable()
-    ipynb, saved = sync(target)
+    ipynb, saved = sync(target, keep)
     print(f"{shown(target.path)} and {shown(ipynb)} are paired and in sync.")
     if saved is not None:
-        print(f"(The notebook was newer; your previous .py is saved as {shown(saved)}.)")
+        side = "notebook" if saved.suffix == ".ipynb" else ".py"
+        print(f"(Your previous {side} was overwritten; it is saved as {shown(saved)}.)")
     if open_it:
         return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ipynb)])
     print(f"Open it with:  {open_command(ipynb)}")

@@ -6,6 +6,9 @@ notebook, so all three give the same verdict with the same words.
 
 from __future__ import annotations
 
+import copy
+import functools
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +16,22 @@ from typing import Any
 from gradlab.course.answers import WRONG_KIND, Mismatch, Tolerance, compare
 from gradlab.course.catalogue import Lesson, lesson
 from gradlab.course.describe import describe, describe_call
-from gradlab.course.exercise import Arguments, Exercise, Mistake, exercises_of, find_exercise
+from gradlab.course.exercise import (
+    Arguments,
+    Exercise,
+    Labelled,
+    Mistake,
+    exercises_of,
+    find_exercise,
+)
 from gradlab.course.loading import load_exercise_cells, load_module_file, only_in_demo
 from gradlab.course.messages import CourseError, first_line, line_in, one_line, shown
-from gradlab.course.time_limit import ExerciseTimeout, time_limit
+from gradlab.course.time_limit import (
+    ExerciseTimeout,
+    UserInterrupt,
+    time_limit,
+    user_interrupts_marked,
+)
 from gradlab.course.verdict import ERROR, FAIL, PASS, TODO, Verdict
 from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
@@ -24,14 +39,37 @@ from gradlab.tfsupport.quiet import tensorflow_warnings_hidden
 
 
 def reference_functions(target: Lesson) -> dict[str, Any]:
-    """The namespace of the lesson's reference solutions."""
-    return load_module_file(target.solution_path)
+    """The namespace of the lesson's reference solutions (loaded once per process; read only).
+
+    Loading runs no TensorFlow operation (the solutions only import and
+    define), so a process may load them and still fork fresh TensorFlow runtimes.
+    """
+    path = target.solution_path
+    return _solutions(path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _solutions(path: Path, modified: int) -> dict[str, Any]:
+    return load_module_file(path)
+
+
+def load_learner(path: Path) -> dict[str, Any]:
+    """Run the setup and exercise cells of ``path`` (an exit or interrupt there: CourseError)."""
+    try:
+        with user_interrupts_marked():
+            return load_exercise_cells(path)
+    except UserInterrupt:
+        raise
+    except (SystemExit, KeyboardInterrupt) as stop:
+        raise CourseError(
+            f"{shown(path)}: running its setup and exercise cells {stop_reason(stop)}"
+        ) from None
 
 
 def check_file(target: Lesson, path: Path, only: int | None = None) -> list[Verdict]:
     """Check the exercises of ``target`` as written in ``path`` (all, or exercise ``only``)."""
     exercises = select(target, only)
-    learner = load_exercise_cells(path)
+    learner = load_learner(path)
     return _check_all(exercises, learner, reference_functions(target), path)
 
 
@@ -78,10 +116,13 @@ def check_exercise(
             (("try", f"keep the name and signature of the stub: def {exercise.function}(...)"),),
         )
     solution = reference[exercise.function]
-    cases = exercise.cases()
     # Every case, mistake and answer makes its own tf.function: TensorFlow would call that
     # retracing and print its warning inside the verdict.
     with tensorflow_warnings_hidden():
+        try:
+            cases = exercise.cases()
+        except Exception as error:
+            return _checker_broken(exercise, error)
         for case in cases:
             verdict = _check_case(exercise, candidate, solution, case.make, path)
             if verdict is not None:
@@ -90,32 +131,106 @@ def check_exercise(
     return Verdict(exercise, PASS, f"{plural} with the reference")
 
 
+def own_arguments(make: Callable[[], Arguments]) -> Arguments:
+    """Fresh arguments from ``make``, with shared function objects copied.
+
+    Cases may hand every call the same function object (a module-level
+    ``Labelled``); a copy per call means an answer that sets one of its
+    attributes cannot change what the reference or a later check is given.
+    """
+    return {name: _own(value) for name, value in make().items()}
+
+
+def _own(value: Any) -> Any:
+    if isinstance(value, Labelled):
+        return copy.copy(value)
+    if isinstance(value, types.FunctionType):
+        code, defaults, closure = value.__code__, value.__defaults__, value.__closure__
+        clone = types.FunctionType(code, value.__globals__, value.__name__, defaults, closure)
+        clone.__dict__.update(value.__dict__)
+        clone.__kwdefaults__ = copy.copy(value.__kwdefaults__)
+        return clone
+    return value
+
+
 def _check_case(exercise, candidate, solution, make, path) -> Verdict | None:
-    expected = exercise.observe(solution, make())
-    arguments = make()
+    try:
+        expected = exercise.observe(solution, own_arguments(make))
+    except Exception as error:
+        return _checker_broken(exercise, error)
+    arguments = own_arguments(make)
     call = describe_call(exercise.function, arguments)
     try:
-        with time_limit(exercise.time_limit):
+        with time_limit(exercise.time_limit, call):
             got = exercise.observe(candidate, arguments)
     except NotImplementedError:
         return _todo(exercise, path)
     except ExerciseTimeout:
-        return Verdict(
-            exercise,
-            ERROR,
-            f"still running after {exercise.time_limit:g} s, so it was stopped",
-            (
-                ("call", call),
-                ("try", "look for a loop that never ends"),
-                ("hint", exercise.hint_command),
-            ),
-        )
+        return timeout_verdict(exercise, call)
     except Exception as error:
         return _raised(exercise, error, make, call, path)
-    mismatch = compare(got, expected, _tolerance(exercise))
-    if mismatch is None:
-        return None
-    return _wrong(exercise, mismatch, got, expected, make, call)
+    except UserInterrupt:
+        raise
+    except (SystemExit, KeyboardInterrupt) as stop:
+        return _stopped(exercise, stop, call)
+    try:
+        mismatch = compare(got, expected, _tolerance(exercise))
+        if mismatch is None:
+            return None
+        return _wrong(exercise, mismatch, got, expected, make, call)
+    except Exception as error:
+        return _checker_broken(exercise, error)
+
+
+def timeout_verdict(exercise: Exercise, call: str) -> Verdict:
+    """The verdict on a call of the learner's function that outlived the exercise's limit."""
+    return Verdict(
+        exercise,
+        ERROR,
+        f"still running after {exercise.time_limit:g} s, so it was stopped",
+        (
+            ("call", call),
+            ("try", "look for a loop that never ends"),
+            ("hint", exercise.hint_command),
+        ),
+    )
+
+
+def stop_reason(stop: BaseException) -> str:
+    """``"exited with sys.exit(0)"`` or ``"raised KeyboardInterrupt"``: how code stopped."""
+    if isinstance(stop, SystemExit):
+        code = "" if stop.code is None else repr(stop.code)
+        return f"exited with sys.exit({code})"
+    return f"raised {one_line(stop)}"
+
+
+def _stopped(exercise: Exercise, stop: BaseException, call: str) -> Verdict:
+    return Verdict(
+        exercise,
+        ERROR,
+        f"{stop_reason(stop)} instead of returning, so it could not be judged",
+        (
+            ("call", call),
+            ("try", "return the answer: exiting or interrupting stops the checker too"),
+            ("hint", exercise.hint_command),
+        ),
+    )
+
+
+def _checker_broken(exercise: Exercise, error: Exception) -> Verdict:
+    """The checker's own side (reference, cases, comparison) raised: one verdict, no traceback."""
+    return Verdict(
+        exercise,
+        ERROR,
+        f"could not be judged: the checker's own code raised {one_line(error)}",
+        (
+            (
+                "try",
+                "if your code changes TensorFlow (tf.GradientTape = ...) or the objects it is "
+                "given, undo that; in a notebook, restart the kernel and run the setup cell",
+            ),
+        ),
+    )
 
 
 def _tolerance(exercise: Exercise) -> Tolerance:
@@ -205,7 +320,7 @@ def _recognise(exercise: Exercise, make: Callable[[], Arguments], got: Any) -> M
     """The known mistake whose answer matches ``got`` on this case, if any."""
     for mistake in exercise.mistakes:
         try:
-            theirs = exercise.observe(mistake.answer, make())
+            theirs = exercise.observe(mistake.answer, own_arguments(make))
         except Exception as error:
             theirs = _Raised.of(error)
         if isinstance(got, _Raised) or isinstance(theirs, _Raised):
@@ -229,7 +344,9 @@ def check_in_notebook(exercise_id: str, function: Callable[..., Any]) -> None:
         verdict = check_exercise(exercise, function, reference_functions(target))
     except CourseError as error:
         print(f"✗ {exercise_id}: {error}")
-    except Exception as error:  # never break "Run All"
+    except UserInterrupt:
+        raise  # the learner pressed stop: stopping "Run All" is what they asked for
+    except (Exception, SystemExit, KeyboardInterrupt) as error:  # never break "Run All"
         print(f"✗ {exercise_id}: could not be checked: {one_line(error)}")
     else:
         print(verdict)

@@ -11,25 +11,27 @@ from gradlab.course.catalogue import Lesson
 from gradlab.course.messages import CourseError, shown
 
 
-def backup(target: Lesson) -> Path:
-    """Copy the learner's lesson file to ``backups/`` with a time stamp; return the copy.
+def backup(target: Lesson, source: Path | None = None) -> Path:
+    """Copy the learner's lesson file (or ``source``, e.g. its notebook) to ``backups/``
+    with a time stamp; return the copy.
 
-    Raises :class:`CourseError` if the copy cannot be made (the lesson is untouched).
+    Raises :class:`CourseError` if the copy cannot be made (the file is untouched).
     """
+    source = source or target.path
     folder = target.root / "backups"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    copy = folder / f"{target.path.stem}.{stamp}.py"
+    copy = folder / f"{source.stem}.{stamp}{source.suffix}"
     counter = 1
     while copy.exists():
-        copy = folder / f"{target.path.stem}.{stamp}-{counter}.py"
+        copy = folder / f"{source.stem}.{stamp}-{counter}{source.suffix}"
         counter += 1
     try:
         folder.mkdir(exist_ok=True)
-        shutil.copy2(target.path, copy)
+        shutil.copy2(source, copy)
     except OSError as error:
         raise CourseError(
-            f"cannot save a backup of {shown(target.path)} in {shown(folder)}/ "
-            f"({error.strerror}), so the lesson was left as it is"
+            f"cannot save a backup of {shown(source)} in {shown(folder)}/ "
+            f"({error.strerror}), so the file was left as it is"
         ) from None
     return copy
 
