@@ -100,6 +100,15 @@ def test_check_one_exercise_only(course, capsys):
     assert "1.2" in out and "1.1" not in out
 
 
+@pytest.mark.parametrize(
+    "argv", [("1", "check", "--solutions", "3"), ("1", "check", "3", "--solutions")]
+)
+def test_options_may_come_before_or_after_the_exercise_number(course, capsys, argv):
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert "✓ 1.3" in out and "1.2" not in out
+
+
 def test_syntax_error_names_the_line_and_leaves_the_file_untouched(course, capsys):
     path = write_variant(course, "broken.py", "slope_at", "def slope_at(f, x):\n    return (\n")
     before = path.read_text(encoding="utf-8")

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     quiet_tensorflow()
     try:
-        options = _parser().parse_args(argv)
+        options = _parser().parse_intermixed_args(argv)
         if options.lesson is None:
             return show_catalogue()
         return dispatch(options)
@@ -178,7 +178,7 @@ def _progress_of(item: Lesson) -> str:
 
 def _check_and_record(target: Lesson):
     from gradlab.course import progress
-    from gradlab.course.judge import check_file
+    from gradlab.course.isolation import check_file
 
     try:
         verdicts = check_file(target, target.path)
@@ -241,7 +241,7 @@ def solution(target: Lesson, exercise: Exercise, yes: bool) -> int:
 
 def _passed(target: Lesson, exercise: Exercise) -> bool:
     from gradlab.course import progress
-    from gradlab.course.judge import check_file
+    from gradlab.course.isolation import check_file
 
     known = progress.passed(target)
     if known is not None:

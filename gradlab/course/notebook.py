@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,13 @@ def sync(target: Lesson, keep: str | None = None) -> tuple[Path, Path | None]:
 
 
 def open_command(notebook: Path) -> str:
-    """The command that opens ``notebook`` in JupyterLab."""
-    return f"uv run jupyter lab {shown(notebook)}"
+    """The command that opens ``notebook`` in JupyterLab, as the learner runs commands.
+
+    ``uv run`` sets ``$UV``: a learner working through uv gets ``uv run jupyter lab``,
+    one with an activated virtual environment gets ``jupyter lab``.
+    """
+    prefix = "uv run " if os.environ.get("UV") else ""
+    return f"{prefix}jupyter lab {shown(notebook)}"
 
 
 def _read_lesson(target: Lesson) -> str:
