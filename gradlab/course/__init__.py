@@ -7,7 +7,9 @@
 - :mod:`~gradlab.course.exercise` — what an exercise is; the per-lesson
   declarations live in :mod:`gradlab.course.checks`.
 - :mod:`~gradlab.course.loading` — running a lesson's setup and exercise cells.
-- :mod:`~gradlab.course.judge` — checking an answer against the reference;
+- :mod:`~gradlab.course.judge` — checking an answer against the reference
+  (:mod:`~gradlab.course.isolation` runs each exercise's check in a child
+  process the command can stop);
   :mod:`~gradlab.course.answers` compares values, :mod:`~gradlab.course.describe`
   shows them, :mod:`~gradlab.course.verdict` is the outcome,
   :mod:`~gradlab.course.time_limit` stops a runaway exercise.
