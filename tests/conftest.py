@@ -1,4 +1,5 @@
-"""Shared pytest set-up: a quiet TensorFlow, a non-interactive matplotlib, and options.
+"""Shared pytest set-up: a quiet TensorFlow, a non-interactive matplotlib, options, and
+each lesson executed once per session (as a notebook, as a script) for the tests that read it.
 
 ``--answers`` chooses what the exercise tests check: ``solutions`` (default,
 the reference solutions), ``lessons`` (your work in lessons/), or a path to a
@@ -17,6 +18,7 @@ gradlab.quiet_tensorflow()  # before anything imports TensorFlow
 
 # isort: split
 from gradlab.teaching import devices  # noqa: E402
+from tests import lesson_runs  # noqa: E402
 from tests.lesson_files import copy_course  # noqa: E402
 
 # Lesson 7 mirrors over logical CPUs, which can only be made before TensorFlow first runs
@@ -38,3 +40,29 @@ def course(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADLAB_HOME", str(root))
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def docs_cache(tmp_path_factory):
+    """A docs cache (``GRADLAB_DOCS_CACHE``) holding the lessons executed this session."""
+    return tmp_path_factory.mktemp("docs-cache")
+
+
+@pytest.fixture(scope="session")
+def executed_lessons(tmp_path_factory, docs_cache) -> dict:
+    """Every lesson executed once as a notebook in a course copy: ``{number: Outcome}``."""
+    root = copy_course(tmp_path_factory.mktemp("notebooks") / "course")
+    return lesson_runs.execute_notebooks(root, docs_cache)
+
+
+@pytest.fixture(scope="session")
+def lesson_scripts(tmp_path_factory) -> dict:
+    """Every lesson run once as ``python -m gradlab.lesson N`` in a course copy:
+    ``{number: ScriptRun}``.
+
+    Lesson 3's logs start with a stale point, as an earlier run could leave, so
+    its test can see the lesson replace it.
+    """
+    root = copy_course(tmp_path_factory.mktemp("scripts") / "course")
+    lesson_runs.plant_stale_log_point(root / "runs" / "lesson03")
+    return lesson_runs.run_scripts(root)
