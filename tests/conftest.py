@@ -7,6 +7,8 @@ lesson file kept elsewhere (for one lesson, with ``--answers-lesson N``).
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -42,27 +44,51 @@ def course(tmp_path, monkeypatch):
     return root
 
 
+_RUNS = pytest.StashKey[lesson_runs.SessionRuns]()
+
+
+def pytest_configure(config):
+    folder = Path(tempfile.mkdtemp(prefix="gradlab-lessons-"))
+    config.stash[_RUNS] = lesson_runs.SessionRuns(folder)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
+def pytest_collection_modifyitems(config, items):
+    """Start the lesson executions the selected tests need, to run while the others do."""
+    if config.option.collectonly:
+        return
+    needed = {name for item in items for name in getattr(item, "fixturenames", ())}
+    config.stash[_RUNS].start(
+        notebooks="executed_lessons" in needed, scripts="lesson_scripts" in needed
+    )
+
+
+def pytest_unconfigure(config):
+    config.stash[_RUNS].close()
+
+
 @pytest.fixture(scope="session")
-def docs_cache(tmp_path_factory):
+def session_runs(request) -> lesson_runs.SessionRuns:
+    """This session's lesson executions (see :mod:`tests.lesson_runs`)."""
+    return request.config.stash[_RUNS]
+
+
+@pytest.fixture(scope="session")
+def docs_cache(session_runs):
     """A docs cache (``GRADLAB_DOCS_CACHE``) holding the lessons executed this session."""
-    return tmp_path_factory.mktemp("docs-cache")
+    return session_runs.docs_cache
 
 
 @pytest.fixture(scope="session")
-def executed_lessons(tmp_path_factory, docs_cache) -> dict:
+def executed_lessons(session_runs) -> dict:
     """Every lesson executed once as a notebook in a course copy: ``{number: Outcome}``."""
-    root = copy_course(tmp_path_factory.mktemp("notebooks") / "course")
-    return lesson_runs.execute_notebooks(root, docs_cache)
+    runs = session_runs.notebooks()
+    print("\n".join(session_runs.log))
+    return runs
 
 
 @pytest.fixture(scope="session")
-def lesson_scripts(tmp_path_factory) -> dict:
+def lesson_scripts(session_runs) -> dict:
     """Every lesson run once as ``python -m gradlab.lesson N`` in a course copy:
-    ``{number: ScriptRun}``.
-
-    Lesson 3's logs start with a stale point, as an earlier run could leave, so
-    its test can see the lesson replace it.
-    """
-    root = copy_course(tmp_path_factory.mktemp("scripts") / "course")
-    lesson_runs.plant_stale_log_point(root / "runs" / "lesson03")
-    return lesson_runs.run_scripts(root)
+    ``{number: ScriptRun}``."""
+    return session_runs.scripts()

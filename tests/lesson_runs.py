@@ -2,18 +2,23 @@
 
 Executing a lesson costs a TensorFlow start-up and the lesson's own work, so
 the suite does it once per kind and every test that needs the result reads it
-(see the session fixtures in ``conftest.py``). Both kinds run two at a time;
-notebooks on kernels forked from one warm process, with the executor the docs
-site uses, and their clean results are stored where the docs build looks for
-them, so the site test builds from them instead of executing them again.
+(see the session fixtures in ``conftest.py``). Both kinds run two at a time,
+forked from a warm process; notebooks with the executor the docs site uses,
+and their clean results are stored where the docs build looks for them, so the
+site test builds from them instead of executing them again.
+
+:class:`SessionRuns` starts them in the background as soon as the collected
+tests show they are needed, so they run while the quick tests do.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +26,12 @@ from docs_build import hooks, notebooks
 from gradlab.course.catalogue import Lesson, lessons
 from gradlab.course.execute import Outcome, execute_many, forking, jobs_count
 from gradlab.course.zygote import CommandResult, Zygote
-from tests.lesson_files import ROOT, run_in_course
+from tests.lesson_files import ROOT, copy_course, run_in_course
+
+
+def shortest_lesson() -> Lesson:
+    """The lesson with the smallest file: the one a test that must execute a lesson anew uses."""
+    return min(lessons(ROOT), key=lambda item: item.path.stat().st_size)
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,9 @@ class ScriptRun:
         return self.result.stdout + self.result.stderr
 
 
-def execute_notebooks(course: Path, docs_cache: Path) -> dict[int, Outcome]:
+def execute_notebooks(
+    course: Path, docs_cache: Path, log: Callable[[str], None] = print
+) -> dict[int, Outcome]:
     """Every lesson executed as a notebook in the course copy ``course``, by number.
 
     Each clean result is also stored in ``docs_cache`` under the key and path
@@ -49,7 +61,7 @@ def execute_notebooks(course: Path, docs_cache: Path) -> dict[int, Outcome]:
     outcomes = execute_many(
         jobs,
         env={**os.environ, "GRADLAB_HOME": str(course)},
-        log=lambda line: print(f"[notebooks] {line}"),
+        log=log,
         kernel_log=docs_cache / "kernels.log",
     )
     executed = {}
@@ -101,3 +113,51 @@ def plant_stale_log_point(logs: Path) -> None:
     with writer.as_default():
         tf.summary.scalar(STALE_TAG, 1.0, step=999)
     writer.close()
+
+
+class SessionRuns:
+    """The session's lesson executions, in ``folder``, one kind after the other in the
+    background (each kind already uses both cores)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.docs_cache = folder / "docs-cache"
+        self.log: list[str] = []
+        self._background = ThreadPoolExecutor(max_workers=1)
+        self._notebooks: Future | None = None
+        self._scripts: Future | None = None
+
+    def start(self, notebooks: bool, scripts: bool) -> None:
+        """Start what the session's tests need (notebooks first: the site build waits on them)."""
+        if notebooks and self._notebooks is None:
+            self._notebooks = self._background.submit(self._execute_notebooks)
+        if scripts and self._scripts is None:
+            self._scripts = self._background.submit(self._run_scripts)
+
+    def notebooks(self) -> dict[int, Outcome]:
+        """Every lesson executed as a notebook (waits for it): ``{number: Outcome}``."""
+        self.start(notebooks=True, scripts=False)
+        assert self._notebooks is not None
+        return self._notebooks.result()
+
+    def scripts(self) -> dict[int, ScriptRun]:
+        """Every lesson run as a script (waits for it): ``{number: ScriptRun}``."""
+        self.start(notebooks=False, scripts=True)
+        assert self._scripts is not None
+        return self._scripts.result()
+
+    def close(self) -> None:
+        """Wait for what was started, then remove the folder."""
+        self._background.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _execute_notebooks(self) -> dict[int, Outcome]:
+        root = copy_course(self.folder / "notebooks" / "course")
+        return execute_notebooks(root, self.docs_cache, log=self.log.append)
+
+    def _run_scripts(self) -> dict[int, ScriptRun]:
+        # Lesson 3's logs start with a stale point, as an earlier run could leave, so its
+        # test can see the lesson replace it.
+        root = copy_course(self.folder / "scripts" / "course")
+        plant_stale_log_point(root / "runs" / "lesson03")
+        return run_scripts(root)

@@ -16,6 +16,8 @@ from gradlab.course.catalogue import lessons
 from gradlab.course.execute import problems
 from gradlab.course.exercise import exercises_of
 from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
+from tests.lesson_files import run_in_course
+from tests.lesson_runs import shortest_lesson
 
 LESSONS = lessons()
 # A line that makes TensorFlow start: importing it, or Keras (which imports it).
@@ -38,6 +40,19 @@ def test_lesson_runs_as_a_script_without_noise(target, lesson_scripts):
     assert _quiet(run.output), run.result.stderr[-2000:]
     assert "Traceback" not in run.output
     assert list(run.runs.glob("figure-*.png"))
+
+
+@pytest.mark.slow
+def test_the_shortest_lesson_runs_quietly_in_a_new_interpreter(course):
+    """The script runs above are forked from a process that imported TensorFlow already;
+    this one is ``python -m gradlab.lesson N`` exactly as a learner's terminal starts it."""
+    target = shortest_lesson()
+    result = run_in_course(course, "-m", "gradlab.lesson", str(target.number))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert _quiet(output), result.stderr[-2000:]
+    assert "Traceback" not in output
+    assert list((course / "runs" / f"lesson{target.number:02d}").glob("figure-*.png"))
 
 
 @pytest.mark.slow
