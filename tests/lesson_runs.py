@@ -21,12 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from docs_build import hooks, notebooks
 from gradlab.course.catalogue import Lesson, lessons
-from gradlab.course.execute import Outcome, execute_many, forking, jobs_count
-from gradlab.course.zygote import CommandResult, Zygote
 from tests.lesson_files import ROOT, copy_course, run_in_course
+
+if TYPE_CHECKING:  # conftest.py imports this module: the executors load only when used (~3 s)
+    from gradlab.course.execute import Outcome
+    from gradlab.course.zygote import CommandResult
 
 
 def shortest_lesson() -> Lesson:
@@ -56,6 +58,9 @@ def execute_notebooks(
     Each clean result is also stored in ``docs_cache`` under the key and path
     the docs build would use for the repository's own lesson (same source).
     """
+    from docs_build import hooks, notebooks
+    from gradlab.course.execute import execute_many
+
     plans = {item.number: hooks.lesson_plan(item, docs_cache) for item in lessons(ROOT)}
     jobs = [dataclasses.replace(plan.job, cwd=course / "lessons") for plan in plans.values()]
     outcomes = execute_many(
@@ -79,6 +84,9 @@ def run_scripts(course: Path) -> dict[int, ScriptRun]:
     (fresh TensorFlow runtime, imports done) unless ``$GRADLAB_FORK`` is ``0``,
     then a new interpreter each.
     """
+    from gradlab.course.execute import forking, jobs_count
+    from gradlab.course.zygote import Zygote
+
     catalogue = lessons(course)
     zygote = None
     if forking():

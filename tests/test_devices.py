@@ -20,6 +20,7 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "GRADLAB_HOME"}
 
 
+@pytest.mark.slow  # a TensorFlow start-up of its own
 def test_a_split_made_at_start_up_gives_replicas_and_batches_as_distribute_does():
     """tests/device_split_checks.py, in a pytest process of its own, without conftest.py
     (pytest exits 0 only if tests ran and all passed)."""
