@@ -17,12 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from docs_build import errata, hooks, notebooks
 from docs_build.mathml import render_math
-from gradlab.course import execute
 from gradlab.course.catalogue import lessons
 from gradlab.course.exercise import exercises_of
 from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
@@ -219,22 +217,3 @@ def test_an_erratum_that_stops_reproducing_fails_the_build():
     printed = {(e.key, f"reproduce-{i}"): "" for e in errata.ERRATA for i in range(3)}
     with pytest.raises(errata.ErratumNotReproduced, match="eager-tf-gradients"):
         errata.render(printed, lambda number: f"lesson {number}")
-
-
-def test_a_cell_that_raises_fails_execution(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    job = execute.Job("broken", notebook, tmp_path)
-    with pytest.raises(execute.ExecutionFailed, match="broken: a cell raised: ZeroDivisionError"):
-        execute.execute(job)
-
-
-def test_printed_tracebacks_and_tensorflow_noise_are_problems():
-    cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [
-        nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00 cpu_feature_guard.cc"),
-        nbformat.v4.new_output("stream", name="stdout", text="Traceback (most recent call last):"),
-    ]
-    found = execute.problems(nbformat.v4.new_notebook(cells=[cell]))
-    assert any("TensorFlow noise" in line for line in found)
-    assert any("traceback" in line for line in found)
