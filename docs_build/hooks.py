@@ -1,7 +1,8 @@
 """MkDocs hooks: the lessons, the errata and the API reference, made when the site is built.
 
 Nothing here is listed per lesson. Every ``lessons/NN_slug.py`` becomes a page
-``lessons/NN_slug.html``, executed (see :mod:`docs_build.notebooks`) and shown
+``lessons/NN_slug.html``, executed (see :mod:`docs_build.notebooks`, which runs
+them with :mod:`gradlab.course.execute`) and shown
 by the mkdocs-jupyter plugin; the nav's "Lessons" section, the home page's
 lesson table and the errata's lesson links are made from the same catalogue,
 ``gradlab.course.lessons()``.
@@ -35,6 +36,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads this file by path; its package is 
 from docs_build import api, errata, notebooks  # noqa: E402
 from docs_build.mathml import render_math  # noqa: E402
 from gradlab.course.catalogue import Lesson, lessons  # noqa: E402
+from gradlab.course.execute import ExecutionFailed, Job  # noqa: E402
 from gradlab.course.exercise import exercises_of  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.gradlab")
@@ -92,27 +94,22 @@ def _page_notebook(executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return page
 
 
-def _lesson_jobs(catalogue: list[Lesson], store: Path) -> list[tuple[notebooks.Job, Path]]:
-    jobs = []
-    for item in catalogue:
-        source = item.path.read_text(encoding="utf-8")
-        job = notebooks.Job(
-            name=f"lesson {item.number}",
-            notebook=jupytext.reads(source, fmt="py:percent"),
-            cwd=item.path.parent,
-            key=notebooks.content_key(source),
-        )
-        jobs.append((job, store / "executed" / f"{item.path.stem}.ipynb"))
-    return jobs
+def lesson_plan(item: Lesson, store: Path) -> notebooks.Planned:
+    """How the site gets lesson ``item`` executed: the job, its content key, its cache file."""
+    source = item.path.read_text(encoding="utf-8")
+    job = Job(f"lesson {item.number}", jupytext.reads(source, fmt="py:percent"), item.path.parent)
+    path = store / "executed" / f"{item.path.stem}.ipynb"
+    return notebooks.Planned(job, notebooks.content_key(source), path)
 
 
-def _errata_job(store: Path) -> tuple[notebooks.Job, Path]:
+def _errata_plan(store: Path) -> notebooks.Planned:
     source = Path(errata.__file__).read_text(encoding="utf-8")
     workdir = store / "errata-run"  # the fixes write logs here: start each run empty
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    job = notebooks.Job("errata", errata.notebook(), workdir, notebooks.content_key(source))
-    return job, store / "executed" / "errata.ipynb"
+    job = Job("errata", errata.notebook(), workdir)
+    path = store / "executed" / "errata.ipynb"
+    return notebooks.Planned(job, notebooks.content_key(source), path)
 
 
 @event_priority(100)  # before mkdocs-jupyter's on_files, which claims the notebooks
@@ -122,11 +119,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     started = time.perf_counter()
     try:
         executed = notebooks.execute_all(
-            [*_lesson_jobs(catalogue, store), _errata_job(store)],
+            [*(lesson_plan(item, store) for item in catalogue), _errata_plan(store)],
             log=log.info,
             kernel_log=store / "kernels.log",
         )
-    except notebooks.ExecutionFailed as error:
+    except ExecutionFailed as error:
         raise PluginError(f"executing the notebooks failed: {error}") from None
     log.info("notebooks ready in %.1f s", time.perf_counter() - started)
 

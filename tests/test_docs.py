@@ -1,23 +1,30 @@
-"""The docs site: a strict build from a clean cache; executed lessons, errata, API pages."""
+"""The docs site: a strict build; executed lessons, errata, API pages.
+
+The site is built from the lessons the session already executed (see
+``executed_lessons`` in ``conftest.py``) except the shortest, which the build
+executes itself, from an empty cache entry, on a fresh kernel.
+"""
 
 from __future__ import annotations
 
 import html as htmllib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from docs_build import errata, notebooks
+from docs_build import errata, hooks, notebooks
 from docs_build.mathml import render_math
 from gradlab.course.catalogue import lessons
 from gradlab.course.exercise import exercises_of
 from gradlab.tfsupport.quiet import TENSORFLOW_NOISE
+from tests.lesson_runs import shortest_lesson
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = lessons(ROOT)
@@ -31,11 +38,37 @@ REMOTE = re.compile(
 )
 
 
+# The build executes this lesson itself; the others come from this session's executions.
+SHORTEST = shortest_lesson()
+
+
+@dataclass(frozen=True)
+class Build:
+    """A finished ``mkdocs build``: the site folder, the cache it used, what it logged."""
+
+    site: Path
+    cache: Path
+    log: str
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """``mkdocs build --strict`` into a temporary folder, with an empty notebook cache."""
+def build(tmp_path_factory, executed_lessons, docs_cache) -> Build:
+    """``mkdocs build --strict`` from the lessons this session executed, bar the shortest.
+
+    The shortest lesson's entry is taken out of the cache, so the build must
+    execute it itself, and on a fresh kernel (``GRADLAB_FORK=0``): nothing but
+    the lesson's own set-up quietens TensorFlow there.
+    """
     where = tmp_path_factory.mktemp("docs")
-    env = {**os.environ, "GRADLAB_DOCS_CACHE": str(where / "cache"), "NO_MKDOCS_2_WARNING": "1"}
+    cache = where / "cache"
+    shutil.copytree(docs_cache, cache)
+    hooks.lesson_plan(SHORTEST, cache).path.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "GRADLAB_DOCS_CACHE": str(cache),
+        "GRADLAB_FORK": "0",
+        "NO_MKDOCS_2_WARNING": "1",
+    }
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(where / "site")],
@@ -47,8 +80,14 @@ def site(tmp_path_factory):
     )
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(f"\nmkdocs build --strict from a clean cache: {seconds:.1f} s")
-    return where / "site"
+    print(f"\nmkdocs build --strict, executing lesson {SHORTEST.number}: {seconds:.1f} s")
+    return Build(where / "site", cache, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def site(build) -> Path:
+    """The built site's folder."""
+    return build.site
 
 
 def page_text(html: str) -> str:
@@ -58,6 +97,17 @@ def page_text(html: str) -> str:
 
 def lesson_page(site: Path, target) -> str:
     return (site / "lessons" / f"{target.path.stem}.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_build_executes_the_lesson_its_cache_lacks_and_only_that_one(build):
+    assert "executing 2 notebook(s)" in build.log and "fresh kernels" in build.log, build.log
+    assert f"executed lesson {SHORTEST.number} in" in build.log
+    assert "executed errata in" in build.log
+    others = [t.number for t in LESSONS if f"executed lesson {t.number} in" in build.log]
+    assert others == [SHORTEST.number]
+    plan = hooks.lesson_plan(SHORTEST, build.cache)
+    assert notebooks.cached(plan.path, plan.key) is not None
 
 
 @pytest.mark.slow
@@ -167,24 +217,3 @@ def test_an_erratum_that_stops_reproducing_fails_the_build():
     printed = {(e.key, f"reproduce-{i}"): "" for e in errata.ERRATA for i in range(3)}
     with pytest.raises(errata.ErratumNotReproduced, match="eager-tf-gradients"):
         errata.render(printed, lambda number: f"lesson {number}")
-
-
-def test_a_cell_that_raises_fails_execution(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    job = notebooks.Job("broken", notebook, tmp_path, key="k")
-    with pytest.raises(
-        notebooks.ExecutionFailed, match="broken: a cell raised: ZeroDivisionError"
-    ):
-        notebooks.execute(job)
-
-
-def test_printed_tracebacks_and_tensorflow_noise_are_problems():
-    cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [
-        nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00 cpu_feature_guard.cc"),
-        nbformat.v4.new_output("stream", name="stdout", text="Traceback (most recent call last):"),
-    ]
-    found = notebooks.problems(nbformat.v4.new_notebook(cells=[cell]))
-    assert any("TensorFlow noise" in line for line in found)
-    assert any("traceback" in line for line in found)

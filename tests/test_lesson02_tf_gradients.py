@@ -7,7 +7,7 @@ import pytest
 from gradlab.course.catalogue import lesson
 from gradlab.course.judge import check_file
 from gradlab.course.verdict import FAIL, PASS, TODO
-from tests.lesson_files import replace_function, run_in_course, with_solutions
+from tests.lesson_files import replace_function, with_solutions
 
 EAGER_ERROR = (
     "RuntimeError: tf.gradients is not supported when eager execution is enabled. "
@@ -16,8 +16,8 @@ EAGER_ERROR = (
 
 
 @pytest.mark.slow
-def test_lesson_prints_the_eager_error_then_18_in_tf_function_and_in_a_session(course):
-    result = run_in_course(course, "-m", "gradlab.lesson", "2")
+def test_lesson_prints_the_eager_error_then_18_in_tf_function_and_in_a_session(lesson_scripts):
+    result = lesson_scripts[2].result
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert lines[0] == EAGER_ERROR

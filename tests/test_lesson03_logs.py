@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gradlab.tensorboard import list_runs, read_histograms, read_scalars
+from tests.lesson_runs import STALE_RUN, STALE_TAG
 
 MLP_PATHS = [
     f"mlp/{layer}/{kind}"
@@ -13,26 +14,12 @@ MLP_PATHS = [
 ]
 
 
-def _plant_stale_point(logs) -> None:
-    """A point at step 999 in the linear run, as an earlier run of the lesson could leave."""
-    import tensorflow as tf
-
-    writer = tf.summary.create_file_writer(str(logs / "custom_loop" / "linear"))
-    with writer.as_default():
-        tf.summary.scalar("grad_norm/linear/dense/kernel", 1.0, step=999)
-    writer.close()
-
-
-@pytest.fixture(scope="module")
-def lesson_logs(tmp_path_factory):
-    """runs/lesson03 after running lesson 3 as a script over stale logs in a course copy."""
-    from tests.lesson_files import copy_course, run_in_course
-
-    root = copy_course(tmp_path_factory.mktemp("course") / "course")
-    _plant_stale_point(root / "runs" / "lesson03")
-    result = run_in_course(root, "-m", "gradlab.lesson", "3")
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return root / "runs" / "lesson03"
+@pytest.fixture
+def lesson_logs(lesson_scripts):
+    """runs/lesson03 after lesson 3 ran as a script over stale logs (see conftest.py)."""
+    run = lesson_scripts[3]
+    assert run.result.returncode == 0, run.result.stdout[-2000:] + run.result.stderr[-2000:]
+    return run.runs
 
 
 @pytest.mark.slow
@@ -49,7 +36,5 @@ def test_custom_loop_and_fit_runs_hold_norms_and_histograms_for_every_mlp_variab
 
 @pytest.mark.slow
 def test_running_the_lesson_again_replaces_old_logged_points(lesson_logs):
-    steps = read_scalars(lesson_logs, run="custom_loop/linear")[
-        "grad_norm/linear/dense/kernel"
-    ].steps
+    steps = read_scalars(lesson_logs, run=STALE_RUN)[STALE_TAG].steps
     assert steps.tolist() == list(range(40))

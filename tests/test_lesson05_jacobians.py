@@ -7,8 +7,6 @@ differences from :mod:`gradlab.gradcheck`, so a wrong formula cannot hide.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -110,25 +108,52 @@ def test_batch_jacobian_of_a_softmax_across_the_batch_is_zero_but_wrong():
     assert np.abs(_blocks(full)).max() > 0.05
 
 
-def test_eager_jacobian_pays_for_tracing_on_every_call_and_tf_function_does_not():
+def _counted_tanh():
+    """``tanh`` whose gradient function notes each run, and whether it ran eagerly: Python
+    code in a gradient runs when the backward pass runs eagerly or is traced into a graph,
+    never when a finished graph runs."""
+    runs = []
+
+    @tf.custom_gradient
+    def tanh(z):
+        y = tf.tanh(z)
+
+        def gradient(upstream):
+            runs.append(tf.executing_eagerly())
+            return upstream * (1 - tf.square(y))
+
+        return y, gradient
+
+    return tanh, runs
+
+
+def test_eager_jacobian_traces_on_every_call_and_tf_function_traces_once():
+    """Section 9's claim, by counting traces; what they cost is benchmarks/jacobians.py."""
     x = tf.random.normal((4, 8), seed=3)
     weights = tf.random.normal((8, 8), seed=4)
+    tanh, runs = _counted_tanh()
 
     def jacobian(z):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            y = tf.tanh(z @ weights)
+            y = tanh(z @ weights)
         return tape.jacobian(y, z)
 
-    def later_call(function):
-        function(x)  # the first call: a tf.function traces here
-        start = time.perf_counter()
-        function(x)
-        return time.perf_counter() - start
-
+    calls = 4
     with tensorflow_warnings_hidden():
-        eager, compiled = later_call(jacobian), later_call(tf.function(jacobian))
-    assert eager > 5 * compiled, (eager, compiled)
+        for _ in range(calls):
+            jacobian(x)
+        eager_runs = runs.copy()
+        compiled = tf.function(jacobian)
+        compiled(x)
+        first_runs = len(runs) - len(eager_runs)
+        for _ in range(calls - 1):
+            compiled(x)
+    # Each eager call traces its backward pass into a new graph, once (not once per output).
+    assert eager_runs == [False] * calls, eager_runs
+    assert first_runs >= 1
+    assert len(runs) - len(eager_runs) == first_runs  # later compiled calls trace nothing
+    assert compiled.experimental_get_tracing_count() == 1
 
 
 def test_a_wrong_tensor_answer_is_judged_even_when_a_known_mistake_raises():

@@ -1,19 +1,25 @@
 """Start Jupyter kernels with TensorFlow already imported, by forking a warm process.
 
 Importing TensorFlow costs about 12 s of CPU, and every lesson's kernel pays
-it. On a two-core machine that, not the lessons, decides how long the site
-takes to build. So the build starts one process (the *zygote*) that imports
-gradlab, TensorFlow, Keras, NumPy, Matplotlib and ipykernel once, and each
-kernel is a ``fork()`` of it: a real ipykernel, talking to nbclient as usual,
-whose imports are already done. The zygote runs no TensorFlow operation
-before forking, so each kernel still starts with a fresh TensorFlow runtime
-(a lesson may, for instance, still configure logical devices).
+it. On a two-core machine that, not the lessons, decides how long executing
+the lessons takes (for the docs site, the test suite, or any command that runs
+them). So one process (the *zygote*) imports gradlab, TensorFlow, Keras,
+NumPy, Matplotlib and ipykernel once, and each kernel is a ``fork()`` of it: a
+real ipykernel, talking to nbclient as usual, whose imports are already done.
+The zygote runs no TensorFlow operation before forking, so each kernel still
+starts with a fresh TensorFlow runtime (a lesson may, for instance, still
+configure logical devices).
 
-``python -m docs_build.zygote`` is the zygote: it reads one JSON request per
+``python -m gradlab.course.zygote`` is the zygote: it reads one JSON request per
 line, ``{"argv": [...], "cwd": ...}``, forks a kernel for it and
 answers with the kernel's process id. :class:`Zygote` starts and talks to it;
 :class:`ForkedKernelManager` is the jupyter_client kernel manager that asks it
 for kernels instead of starting ``python -m ipykernel_launcher``.
+
+A request with ``"command": true`` forks ``python -m gradlab.lesson ARGV``
+instead (:meth:`Zygote.run_command`): its output goes to the files the request
+names and its exit status to a third, since only the zygote can wait for it.
+Give such a zygote the command's environment (``MPLBACKEND=Agg`` for a script).
 """
 
 from __future__ import annotations
@@ -21,16 +27,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-ROOT = Path(__file__).resolve().parent.parent
 PRELOAD = ("gradlab", "tensorflow", "keras", "numpy", "matplotlib", "ipykernel.kernelapp")
 
 
@@ -42,11 +50,10 @@ class Zygote:
         if log.is_file():
             log.write_text("")  # this build's kernels only
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "docs_build.zygote", str(log)],
+            [sys.executable, "-m", "gradlab.course.zygote", str(log)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=ROOT,
             env=env,
             text=True,
         )
@@ -69,7 +76,11 @@ class Zygote:
 
     def fork(self, argv: list[str], cwd: str) -> int:
         """Start a kernel with ipykernel's arguments ``argv`` in ``cwd``; return its pid."""
-        request = json.dumps({"argv": argv, "cwd": cwd})
+        return self.fork_request({"argv": argv, "cwd": cwd})
+
+    def fork_request(self, fields: dict[str, Any]) -> int:
+        """Send one request line; return the pid of the process forked for it."""
+        request = json.dumps(fields)
         self.wait_until_ready()
         with self._lock:
             assert self._process.stdin is not None and self._process.stdout is not None
@@ -80,6 +91,26 @@ class Zygote:
             raise RuntimeError("the kernel zygote exited before starting a kernel")
         return int(answer)
 
+    def run_command(self, argv: list[str], cwd: Path, timeout: float = 600) -> CommandResult:
+        """``python -m gradlab.lesson *argv`` in ``cwd``, forked; wait for it and return it.
+
+        Raises :class:`subprocess.TimeoutExpired` (after killing it) if it
+        outlives ``timeout`` seconds.
+        """
+        folder = Path(tempfile.mkdtemp(prefix="gradlab-command-"))
+        files = {name: folder / name for name in ("stdout", "stderr", "status")}
+        request = {"command": True, "argv": argv, "cwd": str(cwd)}
+        process = ForkedProcess(self.fork_request({**request, **_as_text(files)}))
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        texts = {name: path.read_text() if path.exists() else "" for name, path in files.items()}
+        shutil.rmtree(folder, ignore_errors=True)
+        status = int(texts["status"]) if texts["status"].strip() else -1  # it died
+        return CommandResult(argv, status, texts["stdout"], texts["stderr"])
+
     def close(self) -> None:
         """Stop the zygote (kernels already forked are shut down by their managers)."""
         if self._process.stdin is not None:
@@ -89,6 +120,20 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a forked command did, as :class:`subprocess.CompletedProcess` tells it."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _as_text(paths: dict[str, Path]) -> dict[str, str]:
+    return {name: str(path) for name, path in paths.items()}
 
 
 class ForkedProcess:
@@ -160,6 +205,56 @@ def _serve_kernel(argv: list[str], cwd: str, log: str) -> None:
     IPKernelApp.launch_instance(argv=argv)
 
 
+def _run_command(request: dict[str, Any]) -> int:
+    """In the forked child: be ``python -m gradlab.lesson ARGV``; return its exit status."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+    os.chdir(request["cwd"])
+    sys.path[0] = request["cwd"]  # as ``python -m`` run in that folder
+    sys.argv = ["gradlab.lesson", *request["argv"]]
+    from gradlab.course.cli import main as lesson_main
+
+    try:
+        status = lesson_main(request["argv"])
+    except SystemExit as leaving:
+        code = leaving.code
+        status = code if isinstance(code, int) else (0 if code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    Path(request["status"]).write_text(str(status))
+    return status
+
+
+def _serve(request: dict[str, Any], log: str) -> None:
+    """In the forked child: serve ``request``, then leave without the zygote's clean-up."""
+    status = 0
+    try:
+        if request.get("command"):
+            status = _run_command(request)
+        else:
+            _serve_kernel(request["argv"], request["cwd"], log)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _reap_children(signum: int, frame: Any) -> None:
+    """Wait for every finished child, so their CPU time counts as the zygote's children's."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+
+
 def main() -> None:
     """The zygote: preload, then fork one kernel per request line until stdin closes."""
     import importlib
@@ -170,21 +265,14 @@ def main() -> None:
     importlib.import_module("gradlab").quiet_tensorflow()
     for name in PRELOAD:
         importlib.import_module(name)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    signal.signal(signal.SIGCHLD, _reap_children)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            try:
-                _serve_kernel(request["argv"], request["cwd"], log)
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                os._exit(0)
+            _serve(request, log)
         sys.stdout.write(f"{pid}\n")
         sys.stdout.flush()
 
