@@ -266,6 +266,7 @@ def test_help_shows_the_same_commands_and_exit_statuses(capsys):
     assert exit_status_sentence() in out
 
 
+@pytest.mark.slow
 def test_every_lesson_with_its_solutions_pasted_in_passes_its_check(course, capsys):
     for target in lessons():
         target.path.write_text(with_solutions(target), encoding="utf-8")

@@ -24,6 +24,8 @@ from gradlab.course.messages import CourseError
 from gradlab.course.verdict import ERROR, PASS
 from tests.lesson_files import copy_course, replace_function, run_in_course, with_solutions
 
+pytestmark = pytest.mark.slow  # each test starts TensorFlow in a new process
+
 CHECK_TIMEOUT = 150  # TensorFlow's import (~12 s of CPU) on a busy machine, plus the checks
 MARKS = ("✓ ", "✗ ")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from gradlab.course import isolation, judge
 from gradlab.course.catalogue import lesson
 from gradlab.course.verdict import TODO
 from tests.lesson_files import ROOT, replace_function, run_in_course, with_solutions
+
+pytestmark = pytest.mark.slow  # each test starts TensorFlow in a new process
 
 FORGOT_WATCH = (
     "def gradient_wrt_constant(f, x):\n"

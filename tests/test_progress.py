@@ -69,6 +69,7 @@ def _records(store: Path) -> dict:
     return json.loads(store.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_two_writers_never_lose_each_others_record(course):
     store = course / "runs" / "progress.json"
     seeded = _seed(store, 2000)
@@ -89,6 +90,7 @@ def test_two_writers_never_lose_each_others_record(course):
     assert seen_broken == [], f"{len(seen_broken)} broken reads, e.g. {seen_broken[:3]}"
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_the_file_whole(course):
     store = course / "runs" / "progress.json"
     seeded = _seed(store, 20_000)  # 2 MB: each write takes a while

@@ -16,6 +16,9 @@
 - :mod:`~gradlab.course.script`, :mod:`~gradlab.course.notebook`,
   :mod:`~gradlab.course.pristine`, :mod:`~gradlab.course.progress` — running a
   lesson, pairing it with a notebook, resetting it, remembering what passed.
+- :mod:`~gradlab.course.zygote`, :mod:`~gradlab.course.execute` — a warm
+  process that has imported TensorFlow once, forking kernels and lesson runs;
+  executing lessons as notebooks on those kernels (the tests and the docs build).
 """
 
 from gradlab.course.catalogue import Lesson, course_root, lesson, lessons
