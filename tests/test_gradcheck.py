@@ -23,7 +23,7 @@ from gradlab.gradcheck import (
     numerical_gradient,
     progress,
 )
-from gradlab.gradcheck._replay import batched_ops
+from gradlab.gradcheck._replay import Replay, batched_ops
 from gradlab.gradcheck.differences import REPLAY_VARIABLE, central_differences
 from gradlab.gradcheck.problem import prepare
 
@@ -493,6 +493,27 @@ def test_replaying_f_downstream_of_each_input_gives_the_values_compiling_f_gives
         np.testing.assert_allclose(by_replay, by_compiling, rtol=1e-7, atol=1e-9)
 
 
+def test_a_wide_layers_kernel_is_replayed_in_batches_sized_by_its_column_not_the_layer(rng):
+    x = tf.constant(rng.standard_normal((8, 4)))
+
+    def loss(kernel, head):
+        return tf.reduce_sum(tf.tanh(x @ kernel) @ head)
+
+    xs = [tf.constant(rng.standard_normal((4, 1500))), tf.constant(rng.standard_normal((1500, 1)))]
+    problem = prepare(loss, xs, reduction="sum", with_gradients=False)
+    base = problem.values[0].numpy().ravel()
+    batches = []
+
+    Replay(problem.objective, problem.values, problem.specs).evaluate(
+        0, base, np.repeat(base, 2) + 1e-5, lambda count: batches.append(count) or True
+    )
+
+    # 12,000 perturbations, each one column of 8 values while it stays a column; sized by the
+    # layer's (8, 1500) values instead they took 35 calls.
+    assert sum(batches) == 12_000
+    assert len(batches) <= 2
+
+
 def test_an_input_read_by_an_operation_without_a_batched_rule_is_compiled_instead(rng):
     a = tf.constant(rng.standard_normal((3, 4)))
 
@@ -562,7 +583,7 @@ def test_an_input_that_is_compiled_says_why_it_was_not_replayed(rng):
 
     cost = report_row(check_gradients(loss, xs), "cost")
 
-    assert "input 0: compiled, one at a time (not replayed: no batched rule for GatherV2)" in cost
+    assert "input 0: compiled, one at a time (not replayed: no batched rule for Cumsum)" in cost
 
 
 def test_replay_switched_off_compiles_every_input_and_gives_the_same_verdict(rng, monkeypatch):
