@@ -459,7 +459,8 @@ def images_slices_and_stacks(rng):
         z = tf.nn.max_pool2d(tf.tanh(z), 2, 2, "VALID") + tf.nn.avg_pool2d(z, 2, 2, "SAME")
         z = tf.nn.conv2d(z, kernel, 1, "SAME")  # the images change: (2, 2, 2, 2)
         rows = tf.gather(x, [4, 0, 4, 2]) @ tf.transpose(table)  # (4, 7)
-        pieces = tf.concat([rows[:, 1:5], tf.stack([rows[:, -1], rows[:, 0], rows[:, 2]], 1)], 1)
+        stacked = tf.stack([rows[:, -1], table[:4, 0], rows[:, 2]], 1)  # a fixed piece too
+        pieces = tf.concat([rows[:, 1:4], table[:4, :1], stacked], 1)  # (4, 7)
         mixed = tf.einsum("ij,kj->ik", pieces[:, ::2], tf.reshape(z, [4, 4])[::2])
         return tf.reduce_sum(tf.sin(mixed)) + tf.reduce_sum(z[..., 1] ** 2)
 
