@@ -406,6 +406,10 @@ print(check_gradients(square_sum, low))
 # on tanh MLPs of 1k to 50k float64 parameters. On the 2-core machine this course was
 # written on, at 10,011 parameters, one run gave: `tf.test.compute_gradient` 15.2 s
 # (max error 3.3e-7), full mode 0.11 s (7.0e-11), fast mode 9.7 ms.
+# `python benchmarks/gradcheck_peers.py` adds PyTorch's `torch.autograd.gradcheck`, which
+# perturbs every element and runs the whole function each time: on the same MLP of
+# 49,863 parameters one run took 88 s (a second call; the first, 290 s) against 0.33 s
+# (0.54 s) for full mode here.
 #
 # ## 7. Kinks: where the derivative does not exist
 #

@@ -17,7 +17,8 @@ integer inputs, non-finite values, and inputs ``f`` does not depend on (the
 closure pitfall: a function that reads a model's weights from its enclosing
 scope instead of its arguments gets zero gradients on both sides). They also
 refuse an ``f`` that is not deterministic (:class:`NondeterministicError`: it
-is evaluated twice at the same point), and a full check that would run longer
+is evaluated twice at the same point; the message names the random operations,
+and so the layer), and a full check that would run longer
 than its budget (:class:`BudgetError`, ``max_seconds``, default
 :data:`DEFAULT_MAX_SECONDS`); a long full check prints its progress to stderr.
 

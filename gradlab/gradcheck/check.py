@@ -156,6 +156,10 @@ def check_gradients(
             (both gradients would be zero: the closure pitfall).
         NondeterministicError: ``f`` gives different values at the same
             point (``tf.random`` inside it): no verdict would mean anything.
+            The message names the random operations in ``f``'s graph, and so
+            the Keras layer they run in. (A Keras layer with a seed, such as
+            ``Dropout(rate, seed=1)``, called through ``model.stateless_call``
+            with fixed non-trainable values, is deterministic and checked.)
         BudgetError: a full check would take longer than ``max_seconds``.
         GradcheckError: TensorFlow finds no gradient path to an input that
             ``f`` does depend on, ``f`` cannot be compiled, or ``delta``,

@@ -326,7 +326,9 @@ def refuse_nondeterminism(attempt: _Attempt, value: float, precision: str) -> No
 
     A tolerance of a few units in the last place leaves room for a reduction
     whose order varies between runs; ``tf.random`` inside ``f`` moves the
-    value far more than that.
+    value far more than that. The message names the random operations found
+    in ``f``'s graph: their names carry the Keras layer (or name scope) they
+    run in.
     """
     again = float(tf.cast(tf.reshape(attempt.objective(*attempt.values), []), tf.float64))
     allowed = 64 * EPSILON[precision] * max(1.0, abs(value))
@@ -335,12 +337,49 @@ def refuse_nondeterminism(attempt: _Attempt, value: float, precision: str) -> No
     raise NondeterministicError(
         f"f is not deterministic: called twice at the same inputs it gave {value!r}, then "
         f"{again!r}. Something random runs inside it (tf.random.*, dropout in training mode, "
-        "a random augmentation), and finite differences would measure that noise instead of "
-        "the gradient, so no verdict would mean anything. Make f a function of its inputs: "
-        "draw the random values once outside f and let it read them, or use "
-        "tf.random.stateless_* with a fixed seed inside it (e.g. "
-        "tf.random.stateless_normal(shape, seed=[1, 2]))."
+        f"a random augmentation){_random_operations_named(attempt)}, and finite differences "
+        "would measure that noise instead of the gradient, so no verdict would mean anything. "
+        "Make f a function of its inputs: draw the random values once outside f and let it "
+        "read them, or use tf.random.stateless_* with a fixed seed inside it (e.g. "
+        "tf.random.stateless_normal(shape, seed=[1, 2])); for a Keras layer, give it a seed "
+        "(Dropout(rate, seed=1)) and call model.stateless_call(weights, "
+        "non_trainable_values, x, training=True) with the non-trainable values fixed."
     )
+
+
+_RANDOM_OP_WORDS = ("Random", "Rng", "Multinomial", "TruncatedNormal", "StatefulUniform")
+"""Parts of the names of TensorFlow's stateful random operation types."""
+
+MAX_NAMED_OPERATIONS = 3
+
+
+def _random_operations_named(attempt: _Attempt) -> str:
+    """``": op names"`` for the stateful random operations in ``f``'s graph ("" if none found)."""
+    names = random_operations(attempt.objective, attempt.values)
+    if not names:
+        return ""
+    shown = ", ".join(repr(name) for name in names[:MAX_NAMED_OPERATIONS])
+    more = len(names) - MAX_NAMED_OPERATIONS
+    return f" (random operations in f: {shown}{f' and {more} more' if more > 0 else ''})"
+
+
+def random_operations(objective: Callable[..., Any], values: Sequence[Any]) -> list[str]:
+    """The names of the stateful random operations in ``objective``'s graph, traced once.
+
+    Keras puts each layer's operations in a name scope of the layer's name,
+    so the names say which layer draws random numbers. An ``objective`` that
+    cannot be traced gives an empty list.
+    """
+    signature = [tf.TensorSpec(value.shape, value.dtype) for value in values]
+    try:
+        graph = tf.function(objective, autograph=False).get_concrete_function(*signature).graph
+    except Exception:  # f runs eagerly only: its randomness cannot be located, just seen
+        return []
+    return [
+        op.name
+        for op in graph.get_operations()
+        if op.op_def.is_stateful and any(word in op.type for word in _RANDOM_OP_WORDS)
+    ]
 
 
 def validated_inputs(structure: Structure, items: list[Any]) -> tuple[list[InputSpec], list[Any]]:

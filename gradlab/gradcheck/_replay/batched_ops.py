@@ -238,8 +238,131 @@ def _softmax_cross_entropy(node: Node, values: list[Value]) -> list[Value]:
     return [Value(tf.reshape(loss, shape[:-1]), True), Value(tf.reshape(backprop, shape), True)]
 
 
+def _nhwc(node: Node) -> None:
+    if node.attr("data_format") not in (b"NHWC", "NHWC"):
+        raise Unsupported(f"{node.type} in NCHW layout")
+
+
+def _folded(function: Callable[[Any], Any], batched: Any) -> Any:
+    """``function`` of a batch of images: the batch folded into the images' own N axis."""
+    batch, images, *rest = batched.shape
+    output = function(tf.reshape(batched, [batch * images, *rest]))
+    return tf.reshape(output, [batch, images, *output.shape[1:]])
+
+
+def _conv2d(node: Node, values: list[Value]) -> list[Value]:
+    """A batch of images is one convolution of ``batch × N`` images; a batch of filters
+    is one convolution with ``batch × out`` output channels."""
+    _nhwc(node)
+    images, filters = values
+
+    def convolve(x: Any, w: Any) -> Any:
+        return tf.raw_ops.Conv2D(
+            input=x,
+            filter=w,
+            strides=node.attr("strides"),
+            padding=node.attr("padding"),
+            explicit_paddings=node.attr("explicit_paddings"),
+            data_format="NHWC",
+            dilations=node.attr("dilations"),
+        )
+
+    if images.batched and filters.batched:
+        raise Unsupported("Conv2D whose image and filter both depend on the input")
+    if images.batched:
+        return _batched(_folded(lambda x: convolve(x, filters.tensor), images.tensor))
+    batch, height, width, depth, out = filters.tensor.shape
+    stacked = tf.reshape(tf.transpose(filters.tensor, [1, 2, 3, 0, 4]), [height, width, depth, -1])
+    output = convolve(images.tensor, stacked)
+    split = tf.reshape(output, [*output.shape[:3], batch, out])
+    return _batched(tf.transpose(split, [3, 0, 1, 2, 4]))
+
+
+def _pool(function: Callable[..., Any], operand: str) -> Rule:
+    """A rule for a pooling raw op whose image argument is called ``operand``."""
+
+    def rule(node: Node, values: list[Value]) -> list[Value]:
+        _nhwc(node)
+        attributes = {name: node.attr(name) for name in ("ksize", "strides", "padding")}
+
+        def pool(x: Any) -> Any:
+            return function(**{operand: x}, data_format="NHWC", **attributes)
+
+        return _batched(_folded(pool, values[0].tensor))
+
+    return rule
+
+
+def _einsum(node: Node, values: list[Value]) -> list[Value]:
+    """The batch becomes one more index, on the batched operands and the output."""
+    equation = node.attr("equation")
+    equation = equation.decode() if isinstance(equation, bytes) else equation
+    if "..." in equation or "->" not in equation:
+        raise Unsupported(f"Einsum {equation!r} (ellipsis or implicit output)")
+    letter = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in equation)
+    operands, output = equation.split("->")
+    specs = [
+        letter + spec if value.batched else spec
+        for spec, value in zip(operands.split(","), values, strict=True)
+    ]
+    batched = f"{','.join(specs)}->{letter}{output}"
+    return _batched(tf.einsum(batched, *(value.tensor for value in values)))
+
+
+def _gather(node: Node, values: list[Value]) -> list[Value]:
+    params, indices, axis = values
+    if indices.batched or node.attr("batch_dims") != 0:
+        raise Unsupported("GatherV2 with changing indices or batch_dims")
+    (where,) = node.integers(2, axis)
+    return _batched(tf.gather(params.tensor, indices.tensor, axis=where % params.rank + 1))
+
+
+def _all_batched(values: Sequence[Value]) -> list[Any]:
+    """The operands, the fixed ones repeated for every item of the batch."""
+    batch = next(value.tensor.shape[0] for value in values if value.batched)
+    return [
+        value.tensor
+        if value.batched
+        else tf.tile(value.tensor[tf.newaxis], [batch] + [1] * value.rank)
+        for value in values
+    ]
+
+
+def _concat(node: Node, values: list[Value]) -> list[Value]:
+    *pieces, axis = values
+    (where,) = node.integers(len(pieces), axis)
+    return _batched(tf.concat(_all_batched(pieces), where % pieces[0].rank + 1))
+
+
+def _pack(node: Node, values: list[Value]) -> list[Value]:
+    axis = node.attr("axis") % (values[0].rank + 1) + 1
+    return _batched(tf.stack(_all_batched(values), axis))
+
+
+def _strided_slice(node: Node, values: list[Value]) -> list[Value]:
+    """The batch axis is taken whole: one more full slice in front."""
+    data, begin, end, strides = values
+    masks = [node.attr(name) for name in ("begin_mask", "end_mask", "ellipsis_mask")]
+    masks += [node.attr(name) for name in ("new_axis_mask", "shrink_axis_mask")]
+    begin_mask, end_mask, ellipsis, new_axis, shrink = (mask << 1 for mask in masks)
+    return _batched(
+        tf.strided_slice(
+            data.tensor,
+            [0, *node.integers(1, begin)],
+            [0, *node.integers(2, end)],
+            [1, *node.integers(3, strides)],
+            begin_mask=begin_mask | 1,
+            end_mask=end_mask | 1,
+            ellipsis_mask=ellipsis,
+            new_axis_mask=new_axis,
+            shrink_axis_mask=shrink,
+        )
+    )
+
+
 UNARY = {
     "Identity": tf.identity,
+    "StopGradient": tf.identity,  # the forward value is all a finite difference sees
     "Neg": tf.negative,
     "Abs": tf.abs,
     "Sign": tf.sign,
@@ -317,5 +440,13 @@ RULES: dict[str, Rule] = {
     "Rank": _item_shape(len),
     "IdentityN": pass_through,
     "SoftmaxCrossEntropyWithLogits": _softmax_cross_entropy,
+    "Conv2D": _conv2d,
+    "MaxPool": _pool(tf.raw_ops.MaxPool, "input"),
+    "AvgPool": _pool(tf.raw_ops.AvgPool, "value"),
+    "Einsum": _einsum,
+    "GatherV2": _gather,
+    "ConcatV2": _concat,
+    "Pack": _pack,
+    "StridedSlice": _strided_slice,
 }
 """How each operation type runs on batched operands."""

@@ -47,6 +47,9 @@ class BatchedReplay:
         """The tensors the replay reads that do not depend on ``start``."""
         self.item_size = max([_size(t) for op in operations for t in op.outputs] + [1])
         """The most elements one item of the batch can take in any tensor downstream."""
+        self.footprint = 0
+        """The most elements one item of the batch took in any tensor of the last call: less
+        than :attr:`item_size` while perturbations stay a column or a rank-one change."""
 
     def __call__(self, start: Value | ColumnChange, fixed: dict[str, Any]) -> Any:
         """The output for every item of the batch ``start`` (values of the start tensor).
@@ -55,25 +58,40 @@ class BatchedReplay:
         Returns a (batch,) tensor.
         """
         values: dict[str, Any] = {self.start: start}
+        batch = start.tensor.shape[0] if isinstance(start, Value) else start.index.shape[0]
+        largest = 0
         for node in self.nodes:
             operands = [values.get(name) or Value(fixed[name], False) for name in node.inputs]
-            values.update(zip(node.outputs, _run(node, operands), strict=True))
+            outputs, size = _run(node, operands)
+            largest = max(largest, size)
+            values.update(zip(node.outputs, outputs, strict=True))
+        self.footprint = max(1, largest // max(1, batch))
         result = values.get(self.output)
         if result is None:  # the output does not depend on the start tensor
-            size = start.tensor.shape[0] if isinstance(start, Value) else start.index.shape[0]
-            return tf.fill([size], tf.reshape(fixed[self.output], []))
+            return tf.fill([batch], tf.reshape(fixed[self.output], []))
         return _dense(result).tensor
 
 
-def _run(node: Node, operands: list[Any]) -> list[Any]:
-    """The node's outputs: structured if a structured rule applies, else dense."""
+def _batched_size(item: Any) -> int:
+    """How many elements a batched value holds (0 for a fixed one)."""
+    if isinstance(item, ColumnChange):
+        return item.columns.shape.num_elements()
+    if isinstance(item, RankOneChange):
+        return item.u.shape.num_elements() + item.v.shape.num_elements()
+    return item.tensor.shape.num_elements() if item.batched else 0
+
+
+def _run(node: Node, operands: list[Any]) -> tuple[list[Any], int]:
+    """The node's outputs (structured if a structured rule applies, else dense), and the
+    most elements any batched operand or output held."""
     if any(not isinstance(operand, Value) for operand in operands):
         sparse_rule = SPARSE_RULES.get(node.type)
         outputs = sparse_rule(node, operands) if sparse_rule else None
         if outputs is not None:
-            return outputs
+            return outputs, max(_batched_size(item) for item in (*operands, *outputs))
         operands = [_dense(operand) for operand in operands]
-    return RULES[node.type](node, operands)
+    outputs = RULES[node.type](node, operands)
+    return outputs, max(_batched_size(item) for item in (*operands, *outputs))
 
 
 def _dense(value: Any) -> Value:
