@@ -278,3 +278,47 @@ def test_trace_export_writes_the_graph_the_graphs_dashboard_reads(tmp_path):
     assert events.SummaryMetadata("gradient").plugin_data.plugin_name == (
         "graph_run_metadata_graph"
     )
+
+
+# --- the errata page, reproduced in this process -------------------------------------
+
+
+def _run_errata() -> dict[tuple[str, str], str]:
+    """What every erratum cell prints, run here in order (the docs build runs it in a kernel)."""
+    import contextlib
+    import io
+    import logging
+
+    namespace: dict = {"__name__": "__errata__"}
+    printed = {}
+    level = logging.getLogger("tensorflow").level
+    try:
+        for cell in errata.notebook().cells:
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                exec(cell.source, namespace)
+            tag = cell.metadata.get("erratum")
+            if tag:
+                printed[(tag["key"], tag["part"])] = output.getvalue().rstrip()
+    finally:
+        logging.getLogger("tensorflow").setLevel(level)
+    return printed
+
+
+def test_the_errata_page_shows_what_is_true_about_dense_input_and_the_gradient_checker(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the errata write their logs to the working directory
+
+    page = errata.render(_run_errata(), lambda number: f"lesson {number}")
+
+    for text in (
+        "input (100,) -> prediction (100, 1)",  # an Input-declared model accepts (100,)
+        "Only a model that declares no input at all refuses it",
+        "AttributeError: Tensor.graph is undefined when eager execution is enabled.",
+        "largest error of d(x**2)/dx: ",  # the graph-mode call that works
+        "tag 'grads': steps [0, 0, 1, 1]",  # one tag, two variables named x: mixed
+    ):
+        assert text in page
+    assert "never had" not in page
+    assert "refuses the input" not in page
