@@ -106,42 +106,6 @@ ERRATA: tuple[Erratum, ...] = (
         ),
     ),
     Erratum(
-        key="tape-any-tensor",
-        title="`tape.gradient` does not differentiate any tensor",
-        article=FIRST + ", section 1",
-        quote="tape.gradient() 对于包括变量在内的 Tensor 变量自动求导",
-        quote_language="text",
-        lesson=1,
-        explanation=(
-            "The article says `tape.gradient()` differentiates with respect to tensors, "
-            "variables included, automatically. Only trainable variables are watched "
-            "automatically; with respect to a constant, or any other tensor, the same code "
-            "gives no gradient at all:"
-        ),
-        reproduce=(
-            Attempt(
-                """\
-                x = tf.constant(3.0)
-                with tf.GradientTape() as tape:
-                    y = 3 * x**2
-                print(tape.gradient(y, x))
-                """
-            ),
-        ),
-        expect=("None",),
-        fix="Watch the tensor first, inside the block, before the operations that use it:",
-        fixed=Attempt(
-            """\
-            x = tf.constant(3.0)
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = 3 * x**2
-            print(tape.gradient(y, x).numpy())
-            """
-        ),
-        fixed_expect="18.0",
-    ),
-    Erratum(
         key="eager-tf-gradients",
         title="`tf.gradients` in eager mode",
         article=FIRST + ", section 2",
@@ -189,6 +153,36 @@ print(dy_dx[0].numpy())  # 输出 18.0""",
             """
         ),
         fixed_expect="18.0",
+    ),
+    Erratum(
+        key="tape-any-tensor",
+        title="`tape.gradient` does not differentiate any tensor",
+        article=FIRST + ", section 1",
+        quote="tape.gradient() 对于包括变量在内的 Tensor 变量自动求导",
+        quote_language="text",
+        lesson=1,
+        explanation=(
+            "The article says `tape.gradient()` differentiates with respect to tensors, "
+            "variables included, automatically. Only trainable variables are watched "
+            "automatically. With respect to a constant, or any other tensor, the same code "
+            "gives no gradient at all, `None`, until the tensor is watched (inside the block, "
+            "before the operations that use it):"
+        ),
+        fix="",
+        fixed=Attempt(
+            """\
+            x = tf.constant(3.0)
+            with tf.GradientTape() as tape:
+                y = 3 * x**2
+            unwatched = tape.gradient(y, x)
+
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = 3 * x**2
+            print("not watched:", unwatched, "  watched:", tape.gradient(y, x).numpy())
+            """
+        ),
+        fixed_expect="not watched: None   watched: 18.0",
     ),
     Erratum(
         key="summary-filewriter",
@@ -679,7 +673,8 @@ def render(printed: dict[tuple[str, str], str], lesson_link: Callable[[int], str
                 blocks.append(attempt.caption)
             blocks += [_fenced(attempt.display, attempt.language), _fenced(text, "text")]
         if erratum.fixed is not None:
-            blocks += [erratum.fix, _fenced(erratum.fixed.display, erratum.fixed.language)]
+            blocks += [erratum.fix] if erratum.fix else []
+            blocks.append(_fenced(erratum.fixed.display, erratum.fixed.language))
             if erratum.fixed_runs:
                 text = printed.get((erratum.key, "fixed"), "")
                 _verified(text, erratum.fixed_expect, erratum, "the fix")
