@@ -479,58 +479,6 @@ print(
 )
 
 # %% [markdown]
-# ### Sparse gradients: `tf.IndexedSlices`
-#
-# An `Embedding` layer (or `tf.gather`) reads a few rows of a big table, so the tape
-# does not return a dense gradient for the table. It returns a `tf.IndexedSlices`: the
-# `indices` of the rows that were read, one row of `values` per read, and the
-# `dense_shape` of the table. A row read twice appears twice:
-
-# %%
-embedding = keras.layers.Embedding(100, 4, name="embedding")
-embedding.build((None,))
-ids = tf.constant([3, 3, 7])  # row 3 is read twice
-with tf.GradientTape() as tape:
-    loss = tf.reduce_sum(embedding(ids) * tf.constant([1.0, 2.0, 3.0, 4.0]))
-sparse = tape.gradient(loss, embedding.embeddings)
-dense = tf.convert_to_tensor(sparse)  # sums the repeated rows into one
-print(
-    type(sparse).__name__,
-    "indices",
-    sparse.indices.numpy().tolist(),
-    "values",
-    sparse.values.shape,
-)
-print("dense shape", sparse.dense_shape.numpy().tolist(), "→ dense gradient", dense.shape)
-print(f"norm of .values: {float(tf.norm(sparse.values)):.3f}   norm of the gradient: ", end="")
-print(f"{float(tf.norm(dense)):.3f}")
-print("zeros in the dense gradient:", int(tf.reduce_sum(tf.cast(dense == 0, tf.int32))), "of 400")
-
-# %% [markdown]
-# So two cautions. The norm of `.values` is **not** the gradient's norm when a row
-# repeats (row 3's two contributions add up before squaring); densify first, or sum the
-# repeated rows (`tf.math.unsorted_segment_sum`). And a histogram of the dense
-# gradient is mostly the 392 rows nobody read, a spike at zero that hides the rows that
-# were. `log_gradients` densifies an `IndexedSlices` (`tf.convert_to_tensor`), so its
-# norm is right, but its histogram includes those zeros. To see the rows that were
-# trained, log a histogram of those rows only:
-
-# %%
-rows, position = tf.unique(sparse.indices)
-touched = tf.math.unsorted_segment_sum(sparse.values, position, tf.size(rows))
-sparse_writer = tf.summary.create_file_writer(str(LOGS / "sparse"))
-with sparse_writer.as_default():
-    log_gradients([(sparse, embedding.embeddings)], step=0)
-    tf.summary.histogram("grad_rows/embedding", touched, step=0)
-sparse_writer.flush()
-histograms = read_histograms(LOGS / "sparse")
-for tag in ("grad_hist/embedding/embeddings", "grad_rows/embedding"):
-    counts = histograms[tag][0].counts
-    print(f"{tag:32} {int(counts.sum()):3} values, {int(counts.max()):3} in the fullest bucket")
-logged = read_scalars(LOGS / "sparse")["grad_norm/embedding/embeddings"]
-print(f"logged norm: {float(logged.values[0]):.3f}")
-
-# %% [markdown]
 # ## 6. Keras `fit`: the stock callback logs weights, not gradients
 #
 # `keras.callbacks.TensorBoard(histogram_freq=1)` writes *weight* histograms, and a
@@ -772,6 +720,82 @@ print(
 # tape added. `trace_on(graph=True, profiler=False)` records graphs only; with
 # `profiler=True` it also records timings, at a cost, so keep it to a step or two.
 #
+# ## 10. Sparse gradients: `tf.IndexedSlices`
+#
+# An `Embedding` layer (or `tf.gather`) reads a few rows of a big table, so the tape
+# does not return a dense gradient for the table. It returns a `tf.IndexedSlices`: the
+# `indices` of the rows that were read, one row of `values` per read, and the
+# `dense_shape` of the table. A row read twice appears twice:
+
+# %%
+embedding = keras.layers.Embedding(100, 4, name="embedding")
+embedding.build((None,))
+ids = tf.constant([3, 3, 7])  # row 3 is read twice
+with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(embedding(ids) * tf.constant([1.0, 2.0, 3.0, 4.0]))
+sparse = tape.gradient(loss, embedding.embeddings)
+dense = tf.convert_to_tensor(sparse)  # sums the repeated rows into one
+print(
+    type(sparse).__name__,
+    "indices",
+    sparse.indices.numpy().tolist(),
+    "values",
+    sparse.values.shape,
+)
+print("dense shape", sparse.dense_shape.numpy().tolist(), "→ dense gradient", dense.shape)
+print(f"norm of .values: {float(tf.norm(sparse.values)):.3f}   norm of the gradient: ", end="")
+print(f"{float(tf.norm(dense)):.3f}")
+print("zeros in the dense gradient:", int(tf.reduce_sum(tf.cast(dense == 0, tf.int32))), "of 400")
+
+# %% [markdown]
+# So two cautions. The norm of `.values` is **not** the gradient's norm when a row
+# repeats (row 3's two contributions add up before squaring); densify first, or sum the
+# repeated rows (`tf.math.unsorted_segment_sum`). And a histogram of the dense
+# gradient is mostly the 392 rows nobody read, a spike at zero that hides the rows that
+# were. `log_gradients` densifies an `IndexedSlices` (`tf.convert_to_tensor`), so its
+# norm is right, but its histogram includes those zeros. To see the rows that were
+# trained, log a histogram of those rows only:
+
+# %%
+rows, position = tf.unique(sparse.indices)
+touched = tf.math.unsorted_segment_sum(sparse.values, position, tf.size(rows))
+sparse_writer = tf.summary.create_file_writer(str(LOGS / "sparse"))
+with sparse_writer.as_default():
+    log_gradients([(sparse, embedding.embeddings)], step=0)
+    tf.summary.histogram("grad_rows/embedding", touched, step=0)
+sparse_writer.flush()
+histograms = read_histograms(LOGS / "sparse")
+for tag in ("grad_hist/embedding/embeddings", "grad_rows/embedding"):
+    counts = histograms[tag][0].counts
+    print(f"{tag:32} {int(counts.sum()):3} values, {int(counts.max()):3} in the fullest bucket")
+logged = read_scalars(LOGS / "sparse")["grad_norm/embedding/embeddings"]
+print(f"logged norm: {float(logged.values[0]):.3f}")
+
+# %% [markdown]
+# ### Exercise 3.6 — the norm of a sparse gradient
+#
+# Write `sparse_gradient_norm(gradient)`: the L2 norm of the gradient that the
+# `tf.IndexedSlices` `gradient` stands for, where an index may repeat.
+
+
+# %% tags=["exercise"]
+def sparse_gradient_norm(gradient):
+    """Return the L2 norm of the dense gradient an IndexedSlices stands for.
+
+    gradient: a tf.IndexedSlices of float32 rows (values of shape (K, width)); the
+        same index may appear more than once.
+    Returns a float32 scalar tensor.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError(
+        "exercise 3.6: write sparse_gradient_norm (hint: python -m gradlab.lesson 3 hint 6)"
+    )
+
+
+# %% tags=["check"]
+gradlab.check("3.6", sparse_gradient_norm)
+
+# %% [markdown]
 # ## Summary
 #
 # - TF2 writes summaries with `tf.summary.create_file_writer`; `tf.summary.FileWriter`
