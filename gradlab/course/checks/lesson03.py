@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -497,9 +498,26 @@ def _sparse_cases() -> list[Case]:
 
 def _indexed_slices(indices: list[int], rows: int, width: int, seed: int):
     values = np.random.default_rng(seed).normal(size=(len(indices), width)).astype(np.float32)
-    return tf.IndexedSlices(
+    return _described_slices_class()(
         tf.constant(values), tf.constant(indices, tf.int64), tf.constant([rows, width], tf.int64)
     )
+
+
+@functools.cache
+def _described_slices_class() -> type:
+    """``tf.IndexedSlices`` that a failure message shows by its parts, not its address.
+
+    Made on first use, so that declaring the exercises imports no TensorFlow.
+    """
+
+    class DescribedSlices(tf.IndexedSlices):
+        def __repr__(self) -> str:
+            return (
+                f"tf.IndexedSlices(indices={self.indices.numpy().tolist()}, values float32 "
+                f"{tuple(self.values.shape)}, dense_shape={self.dense_shape.numpy().tolist()})"
+            )
+
+    return DescribedSlices
 
 
 def _sparse_truth(gradient) -> np.float32:
