@@ -243,7 +243,8 @@ print(len(unused), "unused:", ", ".join(op.name.removeprefix("gradients/") for o
 
 # %% [markdown]
 # Remember the seed, `grad_ys_0`: a tensor of ones shaped like y. The next section
-# replaces it.
+# replaces it. (To browse a traced graph like this one in TensorBoard's *Graphs* tab,
+# lesson 3 writes it with `tf.summary.trace_on` and `trace_export`.)
 #
 # ## 5. `grad_ys`: weighting the outputs
 #

@@ -699,18 +699,21 @@ gradlab.check("4.5", gradient_is_correct)
 # ## Summary
 #
 # - A finite-difference check compares the tape's gradient with (f(x + h) - f(x - h)) / 2h,
-#   one element at a time: 2N evaluations of f.
+#   one element at a time: 2N evaluations of f (N + 1 for the less accurate one-sided).
 # - Central differences have error ∝ h², one-sided ones ∝ h. Round-off grows like ε / h,
-#   so the best step is about ε^(1/3): 6e-6 in float64. Check in float64.
+#   so the best step is about ε^(1/3) (6e-6 in float64), where the typical error is
+#   about ε^(2/3). Check in float64.
 # - Compare with a symmetric relative error that has a floor. In float64, below 1e-7
 #   agrees; above 1e-2 is wrong.
 # - `tf.test.compute_gradient` returns Jacobians only: no verdict, no upcast (bfloat16
-#   gives a numerical derivative of 0), one eager call per perturbation.
+#   gives a numerical derivative of 0), one eager call per perturbation. TensorFlow 1's
+#   `tf.compat.v1.test.compute_gradient_error` runs only in a graph.
 # - Kinks make correct gradients fail; check at random points.
 # - The checked function must compute from its arguments. A loss that reads the model's
 #   variables compares zeros with zeros; use `model.stateless_call`.
 # - `check_gradients(f, xs)` gives a verdict and the worst element; `mode="fast"` checks
 #   random directions at a cost independent of size.
-# - `from gradlab import gradient_checker` runs the second article's calls.
+# - `from gradlab import gradient_checker` runs the second article's calls. Its loss was
+#   per-sample: the tape differentiates the sum, N times the mean's gradient.
 #
 # Next: lesson 5, Jacobians, Hessians and forward mode.
