@@ -140,6 +140,17 @@ def test_reset_forgets_what_was_recorded_before_it():
     assert [float(g) for g in tape.gradient(y, [a, b])] == [5.0, 2.0]
 
 
+def test_after_reset_only_variables_read_again_are_watched():
+    a, b = tf.Variable(2.0), tf.Variable(5.0)
+    with tf.GradientTape() as tape:
+        y = a**2
+        tape.reset()
+        y = 3 * b
+
+    assert [float(v) for v in tape.watched_variables()] == [5.0]
+    assert tape.gradient(y, a) is None
+
+
 def test_a_tape_differentiates_by_an_intermediate_tensor():
     x = tf.Variable(3.0)
     with tf.GradientTape() as tape:
