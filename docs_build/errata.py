@@ -550,9 +550,10 @@ y_train = 2 * x_train + 1""",
             "ValueError: Input 0 with name 'None' of layer 'dense",
         ),
         fix=(
-            "Nor does the shape mismatch spoil the article's loss: Keras 3's "
-            "`MeanSquaredError` lines the (100,) targets up with the (100, 1) prediction "
-            "and compares sample with sample. Only a hand-written mean broadcasts them into a "
+            "Nor does the shape mismatch spoil the article's loss: Keras 3's losses "
+            "(`MeanSquaredError`, and the `mean_squared_error` function the article meant) "
+            "line the (100,) targets up with the (100, 1) prediction and compare sample with "
+            "sample. Only a hand-written mean broadcasts them into a "
             "100 × 100 grid of every target against every prediction. Giving the data its "
             "feature axis, shape (100, 1), says what is meant and makes the two agree:"
         ),

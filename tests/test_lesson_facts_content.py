@@ -38,6 +38,8 @@ def test_mean_squared_error_lines_flat_targets_up_with_column_predictions():
     got = keras.losses.MeanSquaredError()(targets, predictions)
     np.testing.assert_allclose(got, aligned, rtol=1e-6)
     assert abs(float(got) - float(broadcast)) > 0.1
+    per_sample = keras.losses.mean_squared_error(targets, predictions)
+    np.testing.assert_allclose(per_sample, [0.25, 0.0, 1.0], rtol=1e-6)
 
 
 # --- errata and lesson 4: TensorFlow's v1 gradient checker ---------------------------
