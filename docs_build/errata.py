@@ -30,6 +30,8 @@ class Attempt:
     code: str
     shown: str | None = None
     language: str = "python"
+    caption: str = ""
+    """A sentence the page prints before this attempt's code (none: the code follows on)."""
 
     @property
     def display(self) -> str:
@@ -153,6 +155,36 @@ print(dy_dx[0].numpy())  # 输出 18.0""",
         fixed_expect="18.0",
     ),
     Erratum(
+        key="tape-any-tensor",
+        title="`tape.gradient` does not differentiate any tensor",
+        article=FIRST + ", section 1",
+        quote="tape.gradient() 对于包括变量在内的 Tensor 变量自动求导",
+        quote_language="text",
+        lesson=1,
+        explanation=(
+            "The article says `tape.gradient()` differentiates with respect to tensors, "
+            "variables included, automatically. Only trainable variables are watched "
+            "automatically. With respect to a constant, or any other tensor, the same code "
+            "gives no gradient at all, `None`, until the tensor is watched (inside the block, "
+            "before the operations that use it):"
+        ),
+        fix="",
+        fixed=Attempt(
+            """\
+            x = tf.constant(3.0)
+            with tf.GradientTape() as tape:
+                y = 3 * x**2
+            unwatched = tape.gradient(y, x)
+
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = 3 * x**2
+            print("not watched:", unwatched, "  watched:", tape.gradient(y, x).numpy())
+            """
+        ),
+        fixed_expect="not watched: None   watched: 18.0",
+    ),
+    Erratum(
         key="summary-filewriter",
         title="`tf.summary.FileWriter`",
         article=FIRST + ", section 3",
@@ -254,6 +286,59 @@ print(dy_dx[0].numpy())  # 输出 18.0""",
         fixed_runs=False,
     ),
     Erratum(
+        key="unique-variable-names",
+        title="“All variable names must be unique”",
+        article=FIRST + ", section 3",
+        quote="在使用 TensorBoard 时,我们需要保证所有变量的名字都唯一,以防止所记录下来的东西与我们的意图不一致。",  # noqa: E501
+        quote_language="text",
+        lesson=3,
+        explanation=(
+            "The article warns that with TensorBoard all variable names must be unique. In "
+            "TensorFlow 2 a variable's name plays no part in a log: two variables may share "
+            "one (no error, no renaming), and what TensorBoard groups by is the summary's "
+            "**tag**. Two series logged under one tag end up as one mixed series, whatever "
+            "the variables are called:"
+        ),
+        reproduce=(
+            Attempt(
+                """\
+                from gradlab.tensorboard import read_scalars
+
+                a, b = tf.Variable(3.0, name="x"), tf.Variable(-1.0, name="x")
+                print("names:", a.name, b.name)
+                writer = tf.summary.create_file_writer("same-tag")
+                with writer.as_default():
+                    for step in range(2):
+                        tf.summary.scalar("grads", 2 * a, step=step)
+                        tf.summary.scalar("grads", 2 * b, step=step)
+                writer.flush()
+                series = read_scalars("same-tag", run=".")["grads"]
+                print("tag 'grads': steps", series.steps.tolist(), "values",
+                      series.values.tolist())
+                """
+            ),
+        ),
+        expect=("steps [0, 0, 1, 1]",),
+        fix="Give each series its own tag (lesson 3 builds tags from `variable.path`):",
+        fixed=Attempt(
+            """\
+            from gradlab.tensorboard import read_scalars
+
+            a, b = tf.Variable(3.0, name="x"), tf.Variable(-1.0, name="x")
+            writer = tf.summary.create_file_writer("own-tags")
+            with writer.as_default():
+                for step in range(2):
+                    tf.summary.scalar("grads/a", 2 * a, step=step)
+                    tf.summary.scalar("grads/b", 2 * b, step=step)
+            writer.flush()
+            for tag, series in sorted(read_scalars("own-tags", run=".").items()):
+                print(f"tag {tag!r}: steps", series.steps.tolist(),
+                      "values", series.values.tolist())
+            """
+        ),
+        fixed_expect="tag 'grads/b': steps [0, 1] values [-2.0, -2.0]",
+    ),
+    Erratum(
         key="gradient-checker-module",
         title="The `gradient_checker` module",
         article=SECOND,
@@ -264,29 +349,68 @@ numerical_gradients = gradient_checker.compute_numerical_gradient(
         quote_language="python",
         lesson=4,
         explanation=(
-            "The whole article rests on a module that TensorFlow never had. There is no "
-            "`gradient_checker` to import, and TensorFlow's internal "
-            "`gradient_checker_v2` has none of the article's functions:"
+            "There is no top-level `gradient_checker` to import. TensorFlow does ship one, "
+            "though, and it is where the article's one real function name comes from: "
+            "`tensorflow.python.ops.gradient_checker`, still in TensorFlow 2.21, with "
+            "`compute_gradient` and `compute_gradient_error`. The latter is public as "
+            "`tf.compat.v1.test.compute_gradient_error(x, x_shape, y, y_shape)`: deprecated, "
+            "it takes tensors and their shapes (not two gradients, as the article passes), "
+            "and it has neither of the article's other two functions:"
         ),
         reproduce=(
             Attempt("import gradient_checker"),
             Attempt(
                 """\
-                from tensorflow.python.ops import gradient_checker_v2
+                from tensorflow.python.ops import gradient_checker
 
-                gradient_checker_v2.compute_numerical_gradient
+                gradient_checker.compute_numerical_gradient
                 """
+            ),
+            Attempt(
+                """\
+                tf.get_logger().setLevel("ERROR")  # hides the deprecation warning
+                x = tf.constant([1.0, 2.0, 3.0], tf.float64)
+                tf.compat.v1.test.compute_gradient_error(x, [3], x**2, [3])
+                """,
+                shown="""\
+                x = tf.constant([1.0, 2.0, 3.0], tf.float64)
+                tf.compat.v1.test.compute_gradient_error(x, [3], x**2, [3])
+                """,
+                caption="It is graph-only. Called eagerly, as TensorFlow 2 runs code:",
+            ),
+            Attempt(
+                """\
+                tf.get_logger().setLevel("ERROR")  # hides the deprecation warning
+                with tf.Graph().as_default():
+                    x = tf.constant([1.0, 2.0, 3.0], tf.float64)
+                    with tf.compat.v1.Session():
+                        error = tf.compat.v1.test.compute_gradient_error(x, [3], x**2, [3])
+                print(f"largest error of d(x**2)/dx: {error:.1e}")
+                """,
+                shown="""\
+                with tf.Graph().as_default():
+                    x = tf.constant([1.0, 2.0, 3.0], tf.float64)
+                    with tf.compat.v1.Session():
+                        error = tf.compat.v1.test.compute_gradient_error(x, [3], x**2, [3])
+                print(f"largest error of d(x**2)/dx: {error:.1e}")
+                """,
+                caption=(
+                    "In a `tf.compat.v1` graph with a default session it works, and returns "
+                    "the largest difference between the two Jacobians:"
+                ),
             ),
         ),
         expect=(
             "ModuleNotFoundError: No module named 'gradient_checker'",
-            "AttributeError: module 'tensorflow.python.ops.gradient_checker_v2' has no "
+            "AttributeError: module 'tensorflow.python.ops.gradient_checker' has no "
             "attribute 'compute_numerical_gradient'",
+            "AttributeError: Tensor.graph is undefined when eager execution is enabled.",
+            "largest error of d(x**2)/dx: ",
         ),
         fix=(
-            "`gradlab.gradient_checker` provides the three functions, called exactly as the "
-            "article calls them. Here is the article's program with every error on this page "
-            "fixed:"
+            "`gradlab.gradient_checker` provides the article's three functions, called "
+            "exactly as the article calls them, eagerly. Here is the article's program with "
+            "every error on this page fixed:"
         ),
         fixed=Attempt(
             """\
@@ -385,10 +509,8 @@ y_train = 2 * x_train + 1""",
         quote_language="python",
         lesson=4,
         explanation=(
-            "`x_train` holds 100 numbers with no feature axis. The article's model runs on it "
-            "only because it was declared with `input_shape=(1,)`, which Keras 3 warns "
-            "against, and then quietly adds the missing axis. Declare the model the way the "
-            "warning asks, without `input_shape`, and `Dense` refuses the input:"
+            "`x_train` holds 100 numbers with no feature axis. The article declares its "
+            "input with `input_shape=(1,)` on the layer, which Keras 3 warns against:"
         ),
         reproduce=(
             Attempt(
@@ -405,29 +527,53 @@ y_train = 2 * x_train + 1""",
             Attempt(
                 """\
                 x_train = tf.random.normal(shape=(100,))
+                model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
+                print("input", x_train.shape, "-> prediction", model(x_train).shape)
+                """,
+                caption=(
+                    "Declared the way the warning asks, with `keras.Input`, the model still "
+                    "accepts the (100,) data: Keras adds the missing axis."
+                ),
+            ),
+            Attempt(
+                """\
+                x_train = tf.random.normal(shape=(100,))
                 model = keras.Sequential([keras.layers.Dense(units=1)])
                 model(x_train)
-                """
+                """,
+                caption="Only a model that declares no input at all refuses it:",
             ),
         ),
         expect=(
             "UserWarning: Do not pass an `input_shape`/`input_dim` argument to a layer.",
+            "input (100,) -> prediction (100, 1)",
             "ValueError: Input 0 with name 'None' of layer 'dense",
         ),
         fix=(
-            "Give the data its feature axis, shape (100, 1), and declare the input with "
-            "`keras.Input`. Then `y_train` has the prediction's shape too, so the loss "
-            "compares sample with sample:"
+            "Nor does the shape mismatch spoil the article's loss: Keras 3's losses "
+            "(`MeanSquaredError`, and the `mean_squared_error` function the article meant) "
+            "line the (100,) targets up with the (100, 1) prediction and compare sample with "
+            "sample. Only a hand-written mean broadcasts them into a "
+            "100 × 100 grid of every target against every prediction. Giving the data its "
+            "feature axis, shape (100, 1), says what is meant and makes the two agree:"
         ),
         fixed=Attempt(
             """\
-            x_train = tf.random.normal(shape=(100, 1))
-            y_train = 2 * x_train + 1
+            x_flat = tf.random.normal(shape=(100,))
             model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
-            print("prediction", model(x_train).shape, "target", y_train.shape)
+            y_flat = 2 * x_flat + 1
+            prediction = model(x_flat)  # (100, 1)
+            mse = keras.losses.MeanSquaredError()
+            print(f"MeanSquaredError, (100,) targets: {float(mse(y_flat, prediction)):.5f}")
+            print(f"hand-written mean, broadcast:     "
+                  f"{float(tf.reduce_mean((y_flat - prediction) ** 2)):.5f}")
+            x_train = x_flat[:, None]  # (100, 1)
+            y_train = 2 * x_train + 1
+            print(f"hand-written mean, (100, 1) data: "
+                  f"{float(tf.reduce_mean((y_train - model(x_train)) ** 2)):.5f}")
             """
         ),
-        fixed_expect="prediction (100, 1) target (100, 1)",
+        fixed_expect="MeanSquaredError, (100,) targets: ",
     ),
 )
 
@@ -491,14 +637,17 @@ def _verified(printed: str, expected: str, erratum: Erratum, what: str) -> str:
     return printed
 
 
-def _kind_of(message: str) -> str:
-    """A short name for what a reproduction printed: the exception class, or a shell error."""
+def _kind_of(message: str) -> str | None:
+    """A short name for what a reproduction raised: the exception class, or a shell error.
+
+    None for a reproduction that ran without an error (one showing what does work).
+    """
     match = re.match(r"(\w+(?:Error|Warning|Exception)):", message)
     if match:
         return f"`{match[1]}`"
     if "syntax error" in message.lower():
         return "a shell syntax error"
-    return "see below"
+    return None
 
 
 def render(printed: dict[tuple[str, str], str], lesson_link: Callable[[int], str]) -> str:
@@ -521,16 +670,19 @@ def render(printed: dict[tuple[str, str], str], lesson_link: Callable[[int], str
             text = printed.get((erratum.key, f"reproduce-{index}"), "")
             _verified(text, expected, erratum, f"reproduction {index + 1}")
             raised.append(text.splitlines()[0] if text else "")
+            if attempt.caption:
+                blocks.append(attempt.caption)
             blocks += [_fenced(attempt.display, attempt.language), _fenced(text, "text")]
         if erratum.fixed is not None:
-            blocks += [erratum.fix, _fenced(erratum.fixed.display, erratum.fixed.language)]
+            blocks += [erratum.fix] if erratum.fix else []
+            blocks.append(_fenced(erratum.fixed.display, erratum.fixed.language))
             if erratum.fixed_runs:
                 text = printed.get((erratum.key, "fixed"), "")
                 _verified(text, erratum.fixed_expect, erratum, "the fix")
                 blocks.append(_fenced(text, "text"))
         blocks.append(f"**The lesson:** {lesson_link(erratum.lesson)}.")
         sections.append("\n\n".join(blocks))
-        kinds = dict.fromkeys(_kind_of(message) for message in raised)
+        kinds = [kind for kind in dict.fromkeys(map(_kind_of, raised)) if kind is not None]
         what = ", then ".join(kinds) if kinds else "a wrong explanation"
         source = "1" if erratum.article.startswith(FIRST) else "2"
         summary.append(

@@ -72,7 +72,7 @@ print(dy_dx.numpy())
 #
 # The tape works on whole tensors. If `x` holds many points and `y` holds f at each,
 # `tape.gradient(y, x)` returns the derivative at each point (we will see why in
-# section 6). That gives us the whole curve f'(x) in one call:
+# section 4). That gives us the whole curve f'(x) in one call:
 
 # %%
 import matplotlib.pyplot as plt
@@ -143,6 +143,20 @@ print("non-trainable variable:", tape.gradient(y, frozen))
 # source". `tape.watch` must come **before** the operations you want recorded, inside
 # the `with` block.
 #
+# Every result computed inside the block from a watched tensor is recorded too, so you
+# can also differentiate with respect to an **intermediate** tensor: here h = x² and
+# y = sin(h), so dy/dh = cos(9):
+
+# %%
+x = tf.Variable(3.0)
+with tf.GradientTape() as tape:
+    h = x**2
+    y = tf.sin(h)
+dy_dh, dy_dx = tape.gradient(y, [h, x])  # two sources at once: section 8
+print("dy/dh =", dy_dh.numpy(), "  cos(9) =", np.float32(np.cos(9.0)))
+print("dy/dx =", dy_dx.numpy(), "  6 cos(9) =", np.float32(6 * np.cos(9.0)))
+
+# %% [markdown]
 # ### Exercise 1.2 — the gradient with respect to a constant
 #
 # Write `gradient_wrt_constant(f, x)`: the gradient of a scalar function `f` with respect
@@ -167,57 +181,7 @@ def gradient_wrt_constant(f, x):
 gradlab.check("1.2", gradient_wrt_constant)
 
 # %% [markdown]
-# ## 3. Several sources at once
-#
-# `tape.gradient(target, sources)` accepts any nest of sources — a list, a dict — and
-# returns the gradients in the same structure.
-
-# %%
-w = tf.Variable([[1.0, 2.0], [3.0, 4.0]], name="w")
-b = tf.Variable([0.5, -0.5], name="b")
-inputs = tf.constant([[1.0, -1.0]])
-
-with tf.GradientTape() as tape:
-    loss = tf.reduce_sum((inputs @ w + b) ** 2)
-
-as_list = tape.gradient(loss, [w, b])
-print("list:", [g.numpy().tolist() for g in as_list])
-
-with tf.GradientTape() as tape:
-    loss = tf.reduce_sum((inputs @ w + b) ** 2)
-as_dict = tape.gradient(loss, {"weights": w, "bias": b})
-print("dict keys:", sorted(as_dict), "bias gradient:", as_dict["bias"].numpy())
-
-# %% [markdown]
-# Each gradient has the shape of its source: a 2×2 gradient for `w`, a length-2 one
-# for `b`.
-#
-# ## 4. A model's variables
-#
-# A Keras model is a container of variables. Its `trainable_variables` are exactly
-# the sources you differentiate a loss by, and each variable's `path` names it
-# uniquely:
-
-# %%
-model = keras.Sequential(
-    [keras.Input((3,)), keras.layers.Dense(2, name="hidden"), keras.layers.Dense(1, name="out")],
-    name="tiny",
-)
-features = tf.random.normal((4, 3), seed=1)
-targets = tf.random.normal((4, 1), seed=2)
-
-with tf.GradientTape() as tape:
-    loss = keras.losses.MeanSquaredError()(targets, model(features))
-grads = tape.gradient(loss, model.trainable_variables)
-
-for variable, grad in zip(model.trainable_variables, grads, strict=True):
-    print(f"{variable.path:18} name={variable.name:7} gradient shape={tuple(grad.shape)}")
-
-# %% [markdown]
-# Note the `name` column: two layers both have a `kernel` and a `bias`. Only `path` is
-# unique — remember that when you store gradients by name.
-#
-# ## 5. Persistent tapes: more than one gradient from one recording
+# ## 3. Persistent tapes: more than one gradient from one recording
 #
 # By default a tape releases its record after the first `gradient()` call, to free
 # memory. Asking again raises:
@@ -268,7 +232,7 @@ def two_gradients(f, g, x):
 gradlab.check("1.3", two_gradients)
 
 # %% [markdown]
-# ## 6. Non-scalar targets: the gradient of the sum
+# ## 4. Non-scalar targets: the gradient of the sum
 #
 # A gradient is defined for a scalar. Given a tensor target, the tape differentiates
 # the **sum** of its elements. A list of targets is summed too:
@@ -290,7 +254,7 @@ del tape
 # are coupled (a softmax, a matrix product) you need the full Jacobian instead,
 # `tape.jacobian`, which lesson 5 covers.
 #
-# ## 7. Higher derivatives: nested tapes
+# ## 5. Higher derivatives: nested tapes
 #
 # The first derivative is itself computed with TensorFlow operations. If an outer tape
 # is recording while the inner tape computes it, the outer tape can differentiate it
@@ -329,7 +293,7 @@ def second_derivative(f, x):
 gradlab.check("1.4", second_derivative)
 
 # %% [markdown]
-# ## 8. Control flow is recorded as it runs
+# ## 6. Control flow is recorded as it runs
 #
 # The tape records the operations that **actually executed**. Python `if`s and loops are
 # not operations; they only decide which operations run. The gradient is therefore the
@@ -357,7 +321,40 @@ with tf.GradientTape() as tape:
 print("d(x**4)/dx at 1.5 =", tape.gradient(y, x).numpy(), "(4 * 1.5**3 = 13.5)")
 
 # %% [markdown]
-# ## 9. Choosing what is recorded: `stop_recording` and `watch_accessed_variables`
+# Inside a `tf.function` the same Python is traced once, and **AutoGraph** turns an `if`
+# on a tensor into `tf.cond` and a `for` over `tf.range` into `tf.while_loop`: graph
+# operations that hold *both* branches and the loop body. Their gradients are
+# registered, so the tape differentiates whichever branch runs, and the loop as many
+# times as it ran, with no retracing:
+
+
+# %%
+import re
+
+
+@tf.function
+def branch_and_loop_gradients(x, n):
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        if x > 0:  # noqa: SIM108 (a tensor condition: AutoGraph makes this tf.cond)
+            y = x**2
+        else:
+            y = -3 * x
+        power = tf.constant(1.0)
+        for _ in tf.range(n):  # a tensor range: AutoGraph makes this tf.while_loop
+            power = power * x
+    return tape.gradient(y, x), tape.gradient(power, x)
+
+
+for value in (2.0, -2.0):
+    branch, loop = branch_and_loop_gradients(tf.constant(value), tf.constant(4))
+    print(f"x = {value:+.0f}: branch derivative = {branch.numpy()}, d(x**4)/dx = {loop.numpy()}")
+rewritten = tf.autograph.to_code(branch_and_loop_gradients.python_function)
+print("traces:", branch_and_loop_gradients.experimental_get_tracing_count())
+print("AutoGraph's rewrite calls:", sorted(set(re.findall(r"ag__\.(\w+_stmt)", rewritten))))
+
+# %% [markdown]
+# ## 7. Choosing what is recorded: `stop_recording` and `watch_accessed_variables`
 #
 # `tape.stop_recording()` pauses the tape — useful for bookkeeping that should not be
 # differentiated. `watch_accessed_variables=False` turns off automatic watching, so only
@@ -367,11 +364,12 @@ print("d(x**4)/dx at 1.5 =", tape.gradient(y, x).numpy(), "(4 * 1.5**3 = 13.5)")
 a = tf.Variable(2.0)
 b = tf.Variable(5.0)
 
-with tf.GradientTape() as tape:
+with tf.GradientTape(persistent=True) as tape:
     y = a * b
     with tape.stop_recording():
         z = y * a  # not recorded
-print("dy/da =", tape.gradient(y, a).numpy(), "  (z was not recorded)")
+print("dy/da =", tape.gradient(y, a).numpy(), "  dz/da =", tape.gradient(z, a))
+del tape
 
 with tf.GradientTape(watch_accessed_variables=False) as tape:
     tape.watch(a)
@@ -380,10 +378,89 @@ grad_a, grad_b = tape.gradient(y, [a, b])
 print("dy/da =", grad_a.numpy(), " dy/db =", grad_b)
 
 # %% [markdown]
+# `dz/da` is `None`: the tape holds no record of `z` at all. Two more tools.
+# `tape.watched_variables()` lists what the tape is watching, a quick answer to "why
+# is this gradient `None`?". `tape.reset()` throws away everything recorded so far and
+# keeps recording, for when only the end of a block should count:
+
+# %%
+with tf.GradientTape() as tape:
+    y = a**2  # recorded, then forgotten
+    tape.reset()
+    y = a * b
+print("watched:", [v.numpy() for v in tape.watched_variables()])
+print("dy/da, dy/db after reset:", [g.numpy() for g in tape.gradient(y, [a, b])])
+
+# %% [markdown]
+# Both variables are watched again, because the operations after `reset()` read them,
+# and the gradients are those of `a * b` alone (5 and 2), not of `a**2 + ...`.
+#
+# `tf.stop_gradient(t)` works at a finer grain: the tape records the operation, but its
+# gradient is zero, so `t` counts as a constant in everything downstream. Here
+# y = a · stop(a · b): the tape sees a times a constant 10:
+
+# %%
+with tf.GradientTape() as tape:
+    y = a * tf.stop_gradient(a * b)
+grad_a, grad_b = tape.gradient(y, [a, b])
+print("dy/da =", grad_a.numpy(), "(not 2ab = 20)   dy/db =", grad_b)
+
+# %% [markdown]
+# ## 8. Several sources at once
+#
+# `tape.gradient(target, sources)` accepts any nest of sources — a list, a dict — and
+# returns the gradients in the same structure.
+
+# %%
+w = tf.Variable([[1.0, 2.0], [3.0, 4.0]], name="w")
+b = tf.Variable([0.5, -0.5], name="b")
+inputs = tf.constant([[1.0, -1.0]])
+
+with tf.GradientTape() as tape:
+    loss = tf.reduce_sum((inputs @ w + b) ** 2)
+
+as_list = tape.gradient(loss, [w, b])
+print("list:", [g.numpy().tolist() for g in as_list])
+
+with tf.GradientTape() as tape:
+    loss = tf.reduce_sum((inputs @ w + b) ** 2)
+as_dict = tape.gradient(loss, {"weights": w, "bias": b})
+print("dict keys:", sorted(as_dict), "bias gradient:", as_dict["bias"].numpy())
+
+# %% [markdown]
+# Each gradient has the shape of its source: a 2×2 gradient for `w`, a length-2 one
+# for `b`.
+#
+# ## 9. A model's variables
+#
+# A Keras model is a container of variables. Its `trainable_variables` are exactly
+# the sources you differentiate a loss by, and each variable's `path` names it
+# uniquely:
+
+# %%
+model = keras.Sequential(
+    [keras.Input((3,)), keras.layers.Dense(2, name="hidden"), keras.layers.Dense(1, name="out")],
+    name="tiny",
+)
+features = tf.random.normal((4, 3), seed=1)
+targets = tf.random.normal((4, 1), seed=2)
+
+with tf.GradientTape() as tape:
+    loss = keras.losses.MeanSquaredError()(targets, model(features))
+grads = tape.gradient(loss, model.trainable_variables)
+
+for variable, grad in zip(model.trainable_variables, grads, strict=True):
+    print(f"{variable.path:18} name={variable.name:7} gradient shape={tuple(grad.shape)}")
+
+# %% [markdown]
+# Note the `name` column: two layers both have a `kernel` and a `bias`. Only `path` is
+# unique — remember that when you store gradients by name.
+#
 # ### Exercise 1.5 — a Keras model's gradients, by variable
 #
 # Write `loss_gradients_by_name(model, x, y)`: the gradients of the mean squared error
-# between `y` and `model(x)`, in a dict keyed by each variable's unique name. Careful:
+# between `y` and `model(x)`, in a dict keyed by each variable's `path` (its unique
+# name: `name` is not unique, as section 9 showed). Careful:
 # `y` has shape `(N,)`, like the data in the second source article, while `model(x)`
 # has shape `(N, 1)`.
 
@@ -407,7 +484,7 @@ def loss_gradients_by_name(model, x, y):
 gradlab.check("1.5", loss_gradients_by_name)
 
 # %% [markdown]
-# ## 10. The four reasons a gradient is `None`
+# ## 10. Why a gradient is `None`
 #
 # When `tape.gradient` returns `None`, the tape found no recorded path from the target
 # to that source. There are four usual reasons.
@@ -448,8 +525,61 @@ with tf.GradientTape() as tape:
 print("w is now a", type(w).__name__, "and its next gradient is", tape.gradient(loss, w))
 
 # %% [markdown]
-# Use `w.assign_sub(0.1 * grad)` to change a variable in place. And one more case that is
-# not a bug: a source that simply is not used by the target.
+# Use `w.assign_sub(0.1 * grad)` to change a variable in place.
+#
+# **Three less common ways to cut the path.** A variable's `assign` is a *stateful*
+# operation with no gradient: what was assigned is cut off from what it was computed
+# from. Pulling a value through a `tf.data` pipeline cuts it the same way (the tape
+# does not record inside the dataset), and so does a detour through strings:
+
+# %%
+source, copy = tf.Variable(3.0), tf.Variable(0.0)
+with tf.GradientTape() as tape:
+    copy.assign(2 * source)  # stateful: the tape keeps no path back to `source`
+    y = copy**2
+print("through assign:", tape.gradient(y, source))
+
+x = tf.Variable(2.0)
+with tf.GradientTape() as tape:
+    y = next(iter(tf.data.Dataset.from_tensors(x**2)))
+print("through tf.data:", tape.gradient(y, x))
+
+with tf.GradientTape() as tape:
+    y = tf.strings.to_number(tf.strings.as_string(x**2))
+print("through strings:", tape.gradient(y, x), " (the value is right:", y.numpy(), ")")
+
+# %% [markdown]
+# **An operation with no gradient at all** is different: instead of `None`, the tape
+# raises `LookupError` naming the operation. `tf.linalg.lu` is one; here it computes
+# log |det A| from the diagonal of the LU factors:
+
+# %%
+matrix = tf.Variable([[4.0, 1.0], [2.0, 3.0]])
+with tf.GradientTape() as tape:
+    factors, _ = tf.linalg.lu(matrix)
+    log_det = tf.reduce_sum(tf.math.log(tf.abs(tf.linalg.diag_part(factors))))
+try:
+    tape.gradient(log_det, matrix)
+except LookupError as error:
+    print(f"LookupError: {error}")
+
+# %% [markdown]
+# What to do: find a differentiable operation that computes the same thing
+# (`tf.linalg.slogdet` here, whose gradient is the inverse transpose), wrap the
+# operation in `tf.stop_gradient` if you do not need its gradient, or give it one with
+# `tf.custom_gradient` (lesson 8):
+
+# %%
+with tf.GradientTape() as tape:
+    log_det = tf.linalg.slogdet(matrix)[1]
+print("log|det A| =", log_det.numpy())
+print("gradient:     ", tape.gradient(log_det, matrix).numpy().astype(float).round(4).tolist())
+print(
+    "inverse of Aᵀ:", tf.linalg.inv(tf.transpose(matrix)).numpy().astype(float).round(4).tolist()
+)
+
+# %% [markdown]
+# And one more case that is not a bug: a source that simply is not used by the target.
 #
 # ## 11. `unconnected_gradients`: `None` or zero?
 #
@@ -521,9 +651,13 @@ gradlab.check("1.6", mse)
 #   usual sources, and `variable.path` names them uniquely.
 # - One `gradient()` call per tape unless `persistent=True`; nest tapes for higher
 #   derivatives.
-# - A tensor target means "the gradient of its sum"; control flow is recorded as it ran.
+# - A tensor target means "the gradient of its sum"; control flow is recorded as it ran,
+#   and inside `tf.function` AutoGraph's `tf.cond` / `tf.while_loop` differentiate too.
+# - `tape.watched_variables()`, `tape.reset()`, `stop_recording()` and `tf.stop_gradient`
+#   choose what counts; any recorded intermediate tensor can be a source.
 # - `None` means "no recorded path": not watched, not a float, left TensorFlow, or a
-#   variable replaced by a tensor. `unconnected_gradients=ZERO` hides that — use it
+#   variable replaced by a tensor (or through `assign`, `tf.data`, strings); an op with
+#   no gradient raises `LookupError` instead. `unconnected_gradients=ZERO` hides that — use it
 #   knowingly.
 #
 # Next: lesson 2 shows the same computations in graph mode with `tf.gradients`.

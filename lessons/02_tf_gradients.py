@@ -150,6 +150,22 @@ with tf.compat.v1.Session(graph=graph) as session:
 # build-then-run world, and it still lives in it: inside a `tf.function` trace, or inside
 # `with graph.as_default():`.
 #
+# A graph can also take its input when it runs rather than when it is built. A
+# `tf.compat.v1.placeholder` is a graph tensor with a dtype and a shape but no value;
+# `session.run` receives the value in `feed_dict`, so one graph serves every input:
+
+# %%
+fed_graph = tf.Graph()
+with fed_graph.as_default():
+    point = tf.compat.v1.placeholder(tf.float32, shape=(), name="point")
+    slope = tf.gradients(f_x(point), point)[0]
+print("a placeholder:", point)
+
+with tf.compat.v1.Session(graph=fed_graph) as session:
+    for value in (1.0, 3.0):
+        print(f"x = {value}: session.run →", session.run(slope, feed_dict={point: value}))
+
+# %% [markdown]
 # ### Exercise 2.2 — a gradient in a Graph and Session
 #
 # Write `gradient_in_session(f, x)`: the gradient of `f` at the NumPy array `x`, computed
@@ -229,7 +245,8 @@ print(len(unused), "unused:", ", ".join(op.name.removeprefix("gradients/") for o
 
 # %% [markdown]
 # Remember the seed, `grad_ys_0`: a tensor of ones shaped like y. The next section
-# replaces it.
+# replaces it. (To browse a traced graph like this one in TensorBoard's *Graphs* tab,
+# lesson 3 writes it with `tf.summary.trace_on` and `trace_export`.)
 #
 # ## 5. `grad_ys`: weighting the outputs
 #

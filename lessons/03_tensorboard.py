@@ -342,6 +342,64 @@ with scratch.as_default():
 print("'outside' in the log?", "outside" in read_scalars(LOGS / "scratch"))
 
 # %% [markdown]
+# Making the writer default inside the function has a price. Leaving an `as_default()`
+# block flushes the writer, and inside a `tf.function` that exit is traced too: the
+# graph ends with a `FlushSummaryWriter` operation, so **every step writes to disk**.
+# Measured on this course's 2-core machine over 300 one-scalar steps, that was one
+# extra `write` system call per step (361 against 86, counted with `strace`) and no
+# time we could tell from noise (0.4 to 0.6 ms a step either way); where a write is a
+# network request (a cloud bucket, a network file system) it is one round trip per
+# step. The alternative is to make the writer default **around the loop**, before the
+# function's first call, so that the trace sees it; the graph then has no flush, and
+# the writer flushes once, when the block ends:
+
+
+# %%
+def flush_ops(function, *args):
+    """How many FlushSummaryWriter operations the traced graph of function(*args) holds."""
+    graph = function.get_concrete_function(*args).graph
+    return sum(op.type == "FlushSummaryWriter" for op in graph.get_operations())
+
+
+around = tf.summary.create_file_writer(str(LOGS / "around"))
+
+
+@tf.function
+def log_step(value, step):
+    tf.summary.scalar("value", value, step=step)  # no as_default() in here
+
+
+with around.as_default():  # default before the first call, so the trace sees it
+    for step in range(5):
+        log_step(1.0, tf.constant(step, tf.int64))
+    first = tf.constant(0, tf.int64)
+    print("flushes per step, writer default inside: ", flush_ops(log_one, 1.0, first))
+    print("flushes per step, writer default around: ", flush_ops(log_step, 1.0, first))
+print("steps logged around the loop:", read_scalars(LOGS / "around")["value"].steps.tolist())
+
+# %% [markdown]
+# The catch is the one shown just above: a function first traced *outside* the block
+# logs nothing, ever. Keep its first call inside it.
+#
+# Logging every step is rarely needed. `tf.summary.record_if(condition)` turns every
+# summary inside it on or off; inside a `tf.function` the condition can be a tensor,
+# so one trace logs every tenth step:
+
+
+# %%
+@tf.function
+def log_every_tenth(value, step):
+    with tf.summary.record_if(step % 10 == 0):
+        tf.summary.scalar("every_tenth", value, step=step)
+
+
+with around.as_default():
+    for step in range(35):
+        log_every_tenth(1.0, tf.constant(step, tf.int64))
+print("steps logged:", read_scalars(LOGS / "around")["every_tenth"].steps.tolist())
+print("traces:", log_every_tenth.experimental_get_tracing_count())
+
+# %% [markdown]
 # ### Exercise 3.3 — a training loop that logs under `tf.function`
 #
 # Write `train_with_logging(model, x, y, steps, writer)`: train `model` for `steps`
@@ -423,11 +481,13 @@ print(
 # %% [markdown]
 # ## 6. Keras `fit`: the stock callback logs weights, not gradients
 #
-# `keras.callbacks.TensorBoard(histogram_freq=1)` writes *weight* histograms (Keras 3
-# removed its `write_grads` option), and a callback never sees the gradients: they live
-# inside the compiled train step. `gradlab.tensorboard.GradientTensorBoard` hooks the
-# one place the train step hands them over, the optimizer, and writes the same tags as
-# `log_gradients`, in the run `<log_dir>/gradients`.
+# `keras.callbacks.TensorBoard(histogram_freq=1)` writes *weight* histograms, and a
+# callback never sees the gradients: they live inside the compiled train step. (Its
+# `write_grads` option had been ignored, with a warning, since TensorFlow 2.0; Keras 3
+# removed the argument, so passing it is now a `TypeError`, shown below.)
+# `gradlab.tensorboard.GradientTensorBoard` hooks the one place the train step hands
+# them over, the optimizer, and writes the same tags as `log_gradients`, in the run
+# `<log_dir>/gradients`.
 #
 # To compare with the custom loop, `fit` should take the same 200 full-batch steps.
 # `fit(x_wave, y_wave, batch_size=256, epochs=200)` would, but given arrays, `fit`
@@ -438,6 +498,11 @@ print(
 # shuffle a dataset). Side by side:
 
 # %%
+try:
+    keras.callbacks.TensorBoard(str(LOGS / "fit"), write_grads=True)
+except TypeError as error:
+    print(f"TypeError: {error}")
+
 keras.utils.set_random_seed(1)
 fitted = make_mlp()
 fitted.compile(
@@ -574,9 +639,11 @@ gradlab.check("3.5", first_step_above)
 # %% [markdown]
 # ## 8. Tags: unique and stable
 #
-# The article ends with good advice: "make sure all variable names are unique", or two
-# curves land in one chart. In Keras 3 a variable's `name` is *not* unique; its `path`
-# is:
+# The article ends with the advice "make sure all variable names are unique", or two
+# curves land in one chart. What must be unique is the summary's **tag**: TensorBoard
+# never sees a variable's name, and two variables may share one (the errata page logs
+# two both named `x`). But tags are built from names, and in Keras 3 a variable's
+# `name` is *not* unique; its `path` is:
 
 # %%
 for variable in mlp.trainable_variables[:4]:
@@ -606,9 +673,129 @@ print("%tensorboard --logdir", os.path.relpath(LOGS).replace(os.sep, "/"))
 # %% [markdown]
 # The *Scalars* tab shows `grad_norm/...` per variable for the runs `custom_loop/linear`,
 # `custom_loop/mlp` and `fit/gradients`; the *Histograms* and *Distributions* tabs
-# show `grad_hist/...`. From Python, `gradlab.tensorboard.start_tensorboard(logdir)`
-# starts a server on 127.0.0.1 on a free port and returns its `url` and `stop()`.
+# show `grad_hist/...`; the *Graphs* tab shows the graph written below. From Python,
+# `gradlab.tensorboard.start_tensorboard(logdir)` starts a server on 127.0.0.1 on a
+# free port and returns its `url` and `stop()`.
 #
+# ### The Graphs dashboard: `tf.summary.trace_on` / `trace_export`
+#
+# TensorBoard can also draw the graph a `tf.function` traced, with the operations the
+# tape added for the gradient. Turn tracing on, call the function (its first call
+# traces it), and export what was recorded while a writer is default:
+
+# %%
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorflow.core.protobuf import config_pb2
+
+
+@tf.function
+def gradient_of_square(x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = 3 * x**2
+    return tape.gradient(y, x)
+
+
+graph_writer = tf.summary.create_file_writer(str(LOGS / "graph"))
+tf.summary.trace_on(graph=True)
+print("gradient at 3:", gradient_of_square(tf.constant(3.0)).numpy())
+with graph_writer.as_default():
+    tf.summary.trace_export("gradient_of_square", step=0)
+graph_writer.flush()
+
+events = EventAccumulator(str(LOGS / "graph"))
+events.Reload()
+print("plugin:", events.SummaryMetadata("gradient_of_square").plugin_data.plugin_name)
+metadata = config_pb2.RunMetadata.FromString(
+    tf.make_ndarray(events.Tensors("gradient_of_square")[0].tensor_proto).item()
+)
+nodes = metadata.function_graphs[0].pre_optimization_graph.node
+print(
+    len(nodes), "nodes, among them:", sorted({node.op for node in nodes} & {"Pow", "Mul", "Sub"})
+)
+
+# %% [markdown]
+# The event holds the traced graph (the plugin the *Graphs* tab reads): the forward
+# `Pow` and `Mul`, and the gradient's `Mul`s and `Sub` (the exponent 2 − 1) that the
+# tape added. `trace_on(graph=True, profiler=False)` records graphs only; with
+# `profiler=True` it also records timings, at a cost, so keep it to a step or two.
+#
+# ## 10. Sparse gradients: `tf.IndexedSlices`
+#
+# An `Embedding` layer (or `tf.gather`) reads a few rows of a big table, so the tape
+# does not return a dense gradient for the table. It returns a `tf.IndexedSlices`: the
+# `indices` of the rows that were read, one row of `values` per read, and the
+# `dense_shape` of the table. A row read twice appears twice:
+
+# %%
+embedding = keras.layers.Embedding(100, 4, name="embedding")
+embedding.build((None,))
+ids = tf.constant([3, 3, 7])  # row 3 is read twice
+with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(embedding(ids) * tf.constant([1.0, 2.0, 3.0, 4.0]))
+sparse = tape.gradient(loss, embedding.embeddings)
+dense = tf.convert_to_tensor(sparse)  # sums the repeated rows into one
+print(
+    type(sparse).__name__,
+    "indices",
+    sparse.indices.numpy().tolist(),
+    "values",
+    sparse.values.shape,
+)
+print("dense shape", sparse.dense_shape.numpy().tolist(), "→ dense gradient", dense.shape)
+print(f"norm of .values: {float(tf.norm(sparse.values)):.3f}   norm of the gradient: ", end="")
+print(f"{float(tf.norm(dense)):.3f}")
+print("zeros in the dense gradient:", int(tf.reduce_sum(tf.cast(dense == 0, tf.int32))), "of 400")
+
+# %% [markdown]
+# So two cautions. The norm of `.values` is **not** the gradient's norm when a row
+# repeats (row 3's two contributions add up before squaring); densify first, or sum the
+# repeated rows (`tf.math.unsorted_segment_sum`). And a histogram of the dense
+# gradient is mostly the 392 rows nobody read, a spike at zero that hides the rows that
+# were. `log_gradients` densifies an `IndexedSlices` (`tf.convert_to_tensor`), so its
+# norm is right, but its histogram includes those zeros. To see the rows that were
+# trained, log a histogram of those rows only:
+
+# %%
+rows, position = tf.unique(sparse.indices)
+touched = tf.math.unsorted_segment_sum(sparse.values, position, tf.size(rows))
+sparse_writer = tf.summary.create_file_writer(str(LOGS / "sparse"))
+with sparse_writer.as_default():
+    log_gradients([(sparse, embedding.embeddings)], step=0)
+    tf.summary.histogram("grad_rows/embedding", touched, step=0)
+sparse_writer.flush()
+histograms = read_histograms(LOGS / "sparse")
+for tag in ("grad_hist/embedding/embeddings", "grad_rows/embedding"):
+    counts = histograms[tag][0].counts
+    print(f"{tag:32} {int(counts.sum()):3} values, {int(counts.max()):3} in the fullest bucket")
+logged = read_scalars(LOGS / "sparse")["grad_norm/embedding/embeddings"]
+print(f"logged norm: {float(logged.values[0]):.3f}")
+
+# %% [markdown]
+# ### Exercise 3.6 — the norm of a sparse gradient
+#
+# Write `sparse_gradient_norm(gradient)`: the L2 norm of the gradient that the
+# `tf.IndexedSlices` `gradient` stands for, where an index may repeat.
+
+
+# %% tags=["exercise"]
+def sparse_gradient_norm(gradient):
+    """Return the L2 norm of the dense gradient an IndexedSlices stands for.
+
+    gradient: a tf.IndexedSlices of float32 rows (values of shape (K, width)); the
+        same index may appear more than once.
+    Returns a float32 scalar tensor.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError(
+        "exercise 3.6: write sparse_gradient_norm (hint: python -m gradlab.lesson 3 hint 6)"
+    )
+
+
+# %% tags=["check"]
+gradlab.check("3.6", sparse_gradient_norm)
+
+# %% [markdown]
 # ## Summary
 #
 # - TF2 writes summaries with `tf.summary.create_file_writer`; `tf.summary.FileWriter`
@@ -618,7 +805,11 @@ print("%tensorboard --logdir", os.path.relpath(LOGS).replace(os.sep, "/"))
 # - Log each variable's gradient norm (scalar) and histogram under a tag built from
 #   `variable.path`.
 # - In a `tf.function`, pass the step as an int64 tensor (a Python int retraces every
-#   step) and make the writer default inside the function.
+#   step) and make the writer default inside the function, or around the loop before
+#   its first call (no flush every step). `tf.summary.record_if` logs every Nth step.
+# - A gradient from `Embedding` / `tf.gather` is a `tf.IndexedSlices`: densify before
+#   taking a norm, and histogram the rows that were read.
+# - `tf.summary.trace_on` / `trace_export` put a traced graph in the *Graphs* tab.
 # - Keras `fit` logs weights, not gradients; `GradientTensorBoard` adds gradients.
 # - `read_scalars` / `read_histograms` turn logs into numpy arrays: plot them, or
 #   search them (when did a norm explode?).

@@ -83,7 +83,34 @@ except ValueError as error:
 # input shape quietly adds the missing axis. Say what you mean instead: data of shape
 # `(100, 1)` and a `keras.Input((1,))`.)
 #
-# Here is the article's program with both fixes. Its training step is unchanged:
+# The article's loss was a third, quieter problem: `mean_squared_error` is a
+# *per-sample* loss, one value per example. Given a tensor target, the tape
+# differentiates its **sum** (lesson 1, section 4), so every gradient comes out N times
+# the gradient of the mean, and SGD's learning rate of 0.01 acts like 1.0:
+
+# %%
+slope, intercept = tf.Variable([[0.5]]), tf.Variable([0.0])  # a line, no randomness
+x_line = tf.reshape(tf.linspace(-1.0, 1.0, 100), (100, 1))
+y_line = 2 * x_line + 1
+with tf.GradientTape(persistent=True) as tape:
+    prediction = x_line @ slope + intercept
+    per_sample = keras.losses.mean_squared_error(y_line, prediction)  # the article's loss
+    mean = keras.losses.MeanSquaredError()(y_line, prediction)
+ratios = [
+    round(float(tf.reduce_mean(a / b)), 2)
+    for a, b in zip(
+        tape.gradient(per_sample, [slope, intercept]),
+        tape.gradient(mean, [slope, intercept]),
+        strict=True,
+    )
+]
+del tape
+print("per-sample loss shape:", per_sample.shape, " gradient ratio per variable:", ratios)
+
+# %% [markdown]
+# Here is the article's program with these fixes. Its training step is unchanged, with
+# one addition: the article defines `train_step` but never calls it, so the model it
+# checks is the untrained one. Below, the step is called after the check:
 
 # %%
 model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
@@ -108,8 +135,9 @@ print("loss before training:", round(float(loss_function(y_train, model(x_train)
 
 # %% [markdown]
 # Now the article's check. There never was an importable `gradient_checker` with these
-# three functions; gradlab provides one that works exactly as the article calls it, so
-# the only change is the import line:
+# three functions. (TensorFlow's own `gradient_checker` module has two others, graph
+# only; section 6 runs them.) gradlab provides one that works exactly as the article
+# calls it, so the only change is the import line:
 
 # %%
 from gradlab import gradient_checker
@@ -162,9 +190,9 @@ for h in (1e-1, 1e-2, 1e-3, 1e-4):
     print(f"{h:6.0e}   {abs(one_sided - exact):14.1e}   {abs(central - exact):14.1e}")
 
 # %% [markdown]
-# Both cost two evaluations of f per element (the one-sided difference can reuse f(x),
-# so it is slightly cheaper), and the central one is far more accurate. Gradient checks
-# use central differences.
+# For a gradient of N elements, the central difference costs 2N evaluations of f; the
+# one-sided one reuses f(x) for every element, N + 1 evaluations, about half. But the
+# central one is far more accurate at any step, so gradient checks pay for it.
 #
 # ### Exercise 4.1 — a central difference
 #
@@ -239,9 +267,14 @@ for label, values in errors.items():
 # h ≈ ε^(1/3) (6e-6 in float64, 5e-3 in float32, the dotted lines); for the one-sided
 # difference h ≈ √ε.
 #
-# Two lessons follow. **Check in float64**: its best error is about 4e-13, float32's
-# is about 5e-6, no better than a sloppy gradient. And **don't make h "as small as
-# possible"**: 1e-10 in float64 is worse than 1e-5. `gradlab.gradcheck` promotes the
+# At that step both errors are about ε^(2/3): typically 4e-11 in float64 and 2e-5 in
+# float32. (The minima printed above are the luckiest points of a noisy curve, where
+# round-off errors happened to cancel; their neighbours are up to 100 times worse, so
+# don't count on them.)
+#
+# Two lessons follow. **Check in float64**: float32's typical 2e-5 is no better than a
+# sloppy gradient. And **don't make h "as small as possible"**: 1e-10 in float64 is
+# worse than 1e-5. `gradlab.gradcheck` promotes the
 # inputs to float64 when f allows it, and its default step is ε^(1/3) of the precision
 # f actually runs in.
 #
@@ -357,7 +390,7 @@ gradlab.check("4.3", relative_error)
 # %% [markdown]
 # ## 6. `tf.test.compute_gradient`, and what it does not tell you
 #
-# TensorFlow ships one finite-difference tool, `tf.test.compute_gradient(f, xs)`. It
+# TensorFlow 2's finite-difference tool is `tf.test.compute_gradient(f, xs)`. It
 # returns two lists of Jacobian matrices, the tape's ("theoretical") and the numerical
 # one, and nothing else:
 
@@ -381,8 +414,9 @@ print("largest difference:", f"{np.abs(theoretical[0] - numeric[0]).max():.1e}")
 # Is 1.6e-7 good or bad? It does not say: there is no verdict, no tolerance, and no
 # pointer to the element at fault; you write the comparison yourself. It calls f
 # eagerly about twice per element, and its default step is 1/1024 whatever the dtype.
-# Nor does it upcast: in bfloat16 (8 bits of mantissa) x ± 1/1024 rounds back to x, and
-# the numerical derivative is silently zero:
+# Nor does it upcast: bfloat16 stores 7 mantissa bits (8 bits of precision, with the
+# implicit leading 1), so x ± 1/1024 rounds back to x, and the numerical derivative is
+# silently zero:
 
 # %%
 square_sum = lambda x: tf.reduce_sum(x * x)  # noqa: E731
@@ -411,6 +445,27 @@ print(check_gradients(square_sum, low))
 # 49,863 parameters one run took 88 s (a second call; the first, 290 s) against 0.33 s
 # (0.54 s) for full mode here.
 #
+# TensorFlow also still ships TensorFlow 1's pair, and that is where the second
+# article's one real function name comes from: `tf.compat.v1.test.compute_gradient` and
+# `tf.compat.v1.test.compute_gradient_error(x, x_shape, y, y_shape)`, the largest
+# difference between the two Jacobians. Deprecated, they take graph tensors and their
+# shapes, so they fail eagerly and run only in a `tf.compat.v1` Graph with a Session:
+
+# %%
+tf.get_logger().setLevel("ERROR")  # each call also logs a deprecation warning
+point = tf.constant([1.0, 2.0, 3.0], tf.float64)
+try:
+    tf.compat.v1.test.compute_gradient_error(point, [3], tf.sin(point), [3])
+except AttributeError as problem:
+    print(f"eagerly:    AttributeError: {problem}")
+with tf.Graph().as_default():
+    point = tf.constant([1.0, 2.0, 3.0], tf.float64)
+    with tf.compat.v1.Session():
+        v1_error = tf.compat.v1.test.compute_gradient_error(point, [3], tf.sin(point), [3])
+tf.get_logger().setLevel("WARNING")
+print(f"in a graph: largest difference {v1_error:.1e}")
+
+# %% [markdown]
 # ## 7. Kinks: where the derivative does not exist
 #
 # `relu`, `abs`, `max` have corners. At relu's corner, x = 0, TensorFlow defines the
@@ -648,18 +703,21 @@ gradlab.check("4.5", gradient_is_correct)
 # ## Summary
 #
 # - A finite-difference check compares the tape's gradient with (f(x + h) - f(x - h)) / 2h,
-#   one element at a time: 2N evaluations of f.
+#   one element at a time: 2N evaluations of f (N + 1 for the less accurate one-sided).
 # - Central differences have error ∝ h², one-sided ones ∝ h. Round-off grows like ε / h,
-#   so the best step is about ε^(1/3): 6e-6 in float64. Check in float64.
+#   so the best step is about ε^(1/3) (6e-6 in float64), where the typical error is
+#   about ε^(2/3). Check in float64.
 # - Compare with a symmetric relative error that has a floor. In float64, below 1e-7
 #   agrees; above 1e-2 is wrong.
 # - `tf.test.compute_gradient` returns Jacobians only: no verdict, no upcast (bfloat16
-#   gives a numerical derivative of 0), one eager call per perturbation.
+#   gives a numerical derivative of 0), one eager call per perturbation. TensorFlow 1's
+#   `tf.compat.v1.test.compute_gradient_error` runs only in a graph.
 # - Kinks make correct gradients fail; check at random points.
 # - The checked function must compute from its arguments. A loss that reads the model's
 #   variables compares zeros with zeros; use `model.stateless_call`.
 # - `check_gradients(f, xs)` gives a verdict and the worst element; `mode="fast"` checks
 #   random directions at a cost independent of size.
-# - `from gradlab import gradient_checker` runs the second article's calls.
+# - `from gradlab import gradient_checker` runs the second article's calls. Its loss was
+#   per-sample: the tape differentiates the sum, N times the mean's gradient.
 #
 # Next: lesson 5, Jacobians, Hessians and forward mode.

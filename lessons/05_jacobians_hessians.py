@@ -695,6 +695,8 @@ loop_eager = jacobian_timings["jacobian, eager, loop"][1]
 loop_compiled = jacobian_timings["jacobian, tf.function, loop"][1]
 print(compare("In eager mode", "pfor", eager_best, "the loop", loop_eager))
 print(compare("Inside tf.function", "pfor", compiled_best, "the loop", loop_compiled))
+batch_best = jacobian_timings["batch_jacobian, tf.function"][1]
+print(compare("Inside tf.function", "batch_jacobian", batch_best, "jacobian", compiled_best))
 
 # %% [markdown]
 # The eager loop runs one backward pass per output (32 here), driven from Python, so its
@@ -703,6 +705,35 @@ print(compare("Inside tf.function", "pfor", compiled_best, "the loop", loop_comp
 # above says which won here. Inside `tf.function` both become graphs that run without
 # Python and are no longer traced on every call. The practical rule: compute Jacobians
 # inside `tf.function`; pfor or loop matters far less than eager or compiled.
+#
+# And `batch_jacobian`, which section 3 said computes only the blocks that matter? At
+# this size it saves nothing you can measure: with `pfor` both run all their backward
+# passes as one vectorised computation, and a full Jacobian of 4 × 8 × 4 × 8 = 1024
+# numbers is tiny, so the 4 times more work `jacobian` does is lost in the fixed
+# per-call costs, which `batch_jacobian`'s extra reshaping only adds to. The full
+# Jacobian's size and work grow as B², `batch_jacobian`'s as B. With a bigger batch the
+# difference shows:
+
+# %%
+wide_inputs = tf.random.normal((256, 8), seed=4)
+wide_timings = {
+    "jacobian, tf.function": first_and_best(lambda: compiled_jacobian(wide_inputs)),
+    "batch_jacobian, tf.function": first_and_best(lambda: compiled_batch_jacobian(wide_inputs)),
+}
+print("The same MLP on a batch of 256")
+print(f"{'method':30} {'first call':>11} {'later calls':>12}")
+for name, (first, best) in wide_timings.items():
+    print(f"{name:30} {first * 1e3:9.1f} ms {best * 1e3:9.1f} ms")
+wide_full = wide_timings["jacobian, tf.function"][1]
+wide_batch = wide_timings["batch_jacobian, tf.function"][1]
+print(compare("B = 256", "batch_jacobian", wide_batch, "jacobian", wide_full))
+
+# %% [markdown]
+# The full Jacobian here holds 256 × 8 × 256 × 8 = 4.2 million numbers, 255 of every
+# 256 of them zero; `batch_jacobian` computes the 16 384 others. It pays off once the
+# batch is large enough for the full Jacobian's B² to dominate: for this MLP, when this
+# lesson was written, somewhere between 32 examples (`jacobian` still faster) and 128
+# (`batch_jacobian` 8× faster).
 #
 # Second, the full Hessian against one Hessian-vector product, for the loss of a
 # least-squares-like problem (log cosh of the residuals) with n weights, all compiled:
@@ -722,14 +753,12 @@ point = tf.constant(rng.normal(size=400).astype(np.float32) * 0.05)
 direction = tf.constant(rng.normal(size=400).astype(np.float32))
 
 
-def hvp_forward_over_backward(f, x, v):
-    """Forward-over-backward, as in exercise 5.6."""
-    with tf.autodiff.ForwardAccumulator(primals=x, tangents=v) as accumulator:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            value = f(x)
-        gradient = tape.gradient(value, x)
-    return accumulator.jvp(gradient)
+# Forward-over-backward is exercise 5.6's answer, so it is loaded from the reference
+# solutions rather than printed here (`python -m gradlab.lesson 5 solution 6` shows it).
+from gradlab.course import lesson
+from gradlab.course.loading import load_module_file
+
+hvp_forward_over_backward = load_module_file(lesson(5).solution_path)["hessian_vector_product"]
 
 
 full_hessian = tf.function(lambda x: gradient_and_hessian(robust_loss, x)[1])
@@ -772,8 +801,9 @@ print(
 #
 # - `tape.jacobian(y, x)` has shape `y.shape + x.shape`; `tape.gradient(y, x)` is the sum
 #   of its rows. Check a Jacobian row by row with `numerical_gradient`.
-# - `tape.batch_jacobian(y, x)` gives per-example Jacobians (B, m, n) cheaply, **only if**
-#   no layer mixes the batch. With BatchNormalization in training mode or a softmax across
+# - `tape.batch_jacobian(y, x)` gives per-example Jacobians (B, m, n) without the
+#   (B, m, B, n) full one, which pays off for large batches, **only if** no layer mixes
+#   the batch. With BatchNormalization in training mode or a softmax across
 #   the batch it silently returns Σᵢ ∂yᵢ/∂x_b instead.
 # - A Hessian is the Jacobian of the gradient: nested tapes, the inner gradient computed
 #   while the outer tape records. It is symmetric; Newton's step solves H d = g.

@@ -557,8 +557,11 @@ gradlab.check("7.5", log_replica_gradient_norms)
 #   the *reduced* gradient (identical on every worker) with a single-device gradient
 #   of the whole global batch, computed on the chief from the same data; log per-replica
 #   norms from each worker into its own run.
-# - **`TPUStrategy`**: replicas are TPU cores; `strategy.run` must be inside a
-#   `tf.function` (no eager per-replica code), shapes must be static (usually
+# - **`TPUStrategy`**: replicas are TPU cores; `strategy.run` may be called eagerly,
+#   but the per-replica function is always compiled (TPUStrategy wraps it in a
+#   `tf.function` itself), so it cannot run eager-only code such as `.numpy()`; wrap
+#   the whole step in a `tf.function` anyway, so that the input handling and the
+#   reduction around `strategy.run` are compiled too. Shapes must be static (usually
 #   `drop_remainder=True`, so uneven shards never happen), and summaries are best
 #   written outside the step, from values returned by `strategy.run`. The proof is the
 #   same: return the reduced gradients from the step and compare them, on the host,

@@ -59,3 +59,9 @@ def first_step_above(logdir, threshold):
         if tag.startswith("grad_norm/") and above.size:
             firsts.append(int(steps[above[0]]))
     return min(firsts) if firsts else None
+
+
+def sparse_gradient_norm(gradient):
+    rows, position = tf.unique(gradient.indices)
+    summed = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
+    return tf.norm(summed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -480,6 +481,57 @@ def _position_not_step(logdir, threshold):
     return _first_above(norms, threshold, position=True)
 
 
+# ── 3.6: the norm of a sparse gradient ──────────────────────────────────────
+
+# (indices, rows of the table, width of a row): repeats, none, all one row, a mixture
+_SPARSE = (([3, 3, 7], 10, 4), ([0, 1, 2], 5, 3), ([5, 5, 5, 2], 8, 2), ([1, 4, 1, 4, 0], 6, 3))
+
+
+def _sparse_cases() -> list[Case]:
+    return [
+        Case(lambda spec=spec, seed=seed: {"gradient": _indexed_slices(*spec, seed=seed)})
+        for seed, spec in enumerate(_SPARSE)
+    ]
+
+
+def _indexed_slices(indices: list[int], rows: int, width: int, seed: int):
+    values = np.random.default_rng(seed).normal(size=(len(indices), width)).astype(np.float32)
+    return _described_slices_class()(
+        tf.constant(values), tf.constant(indices, tf.int64), tf.constant([rows, width], tf.int64)
+    )
+
+
+@functools.cache
+def _described_slices_class() -> type:
+    """``tf.IndexedSlices`` that a failure message shows by its parts, not its address.
+
+    Made on first use, so that declaring the exercises imports no TensorFlow.
+    """
+
+    class DescribedSlices(tf.IndexedSlices):
+        def __repr__(self) -> str:
+            return (
+                f"tf.IndexedSlices(indices={self.indices.numpy().tolist()}, values float32 "
+                f"{tuple(self.values.shape)}, dense_shape={self.dense_shape.numpy().tolist()})"
+            )
+
+    return DescribedSlices
+
+
+def _sparse_truth(gradient) -> np.float32:
+    dense = np.zeros(gradient.dense_shape.numpy(), np.float64)
+    np.add.at(dense, gradient.indices.numpy(), gradient.values.numpy())
+    return np.float32(np.linalg.norm(dense))
+
+
+def _norm_of_values(gradient):
+    return tf.norm(gradient.values)
+
+
+def _squared_norm(gradient):
+    return tf.reduce_sum(tf.square(tf.convert_to_tensor(gradient)))
+
+
 _DECLARED = [
     Exercise(
         function="log_slopes",
@@ -605,6 +657,28 @@ _DECLARED = [
                 "returned the position, not the step",
                 "a log may hold every 5th step starting from 1: return steps[i], not i.",
                 _position_not_step,
+            ),
+        ),
+    ),
+    Exercise(
+        function="sparse_gradient_norm",
+        title="The norm of a sparse gradient",
+        hint="A row read twice appears twice in .values. Is that row's gradient one of the "
+        "two, or their sum? And is the norm of a sum the same as the norm of its parts?",
+        cases=_sparse_cases,
+        truth=_sparse_truth,
+        mistakes=(
+            Mistake(
+                "norm of .values (repeated rows not summed)",
+                "a row read twice has two entries in .values, and its gradient is their sum; "
+                "sum the repeated rows first (tf.unique and tf.math.unsorted_segment_sum), "
+                "or densify with tf.convert_to_tensor, then take the norm.",
+                _norm_of_values,
+            ),
+            Mistake(
+                "squared norm (no square root)",
+                "the L2 norm is the square root of the sum of squares: tf.norm does both.",
+                _squared_norm,
             ),
         ),
     ),
