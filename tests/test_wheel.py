@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def venv(tmp_path_factory) -> Path:
     environment["UV_PROJECT_ENVIRONMENT"] = str(place / "venv")
     _uv(
         *("sync", "-q", "--frozen", "--offline", "--no-install-project", "--no-default-groups"),
+        *("--python", sys.executable),  # the interpreter whose wheels the cache holds
         env=environment,
     )
     python = place / "venv" / "bin" / "python"
