@@ -67,6 +67,15 @@ def test_init_refuses_an_existing_workspace(made, capsys):
     assert "--update" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["init", "a", "b"], ["init", "--force"]])
+def test_init_usage_errors_are_one_line(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    assert gradlab_main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "gradlab init --help" in error
+    assert not any(tmp_path.iterdir())
+
+
 def test_init_into_an_empty_folder_is_fine(tmp_path):
     assert gradlab_main(["init", str(tmp_path)]) == 0
     assert (tmp_path / MARKER).is_file()

@@ -150,8 +150,13 @@ def _load_marker(folder: Path) -> dict[str, str]:
     return {str(name): str(value) for name, value in dict(pristine).items()}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise CourseError(f"{message} (see gradlab init --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gradlab init",
         description="Make a gradlab workspace (the lessons, a README, a marker file).",
     )
@@ -170,9 +175,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """``gradlab init [DIR] [--update]``; return the exit status (2 on a usage error)."""
     try:
-        options, unknown = _parser().parse_known_args(argv)
-        if unknown:
-            raise CourseError(f"unrecognized arguments: {' '.join(unknown)}")
+        options = _parser().parse_args(argv)
         if options.update:
             return _report_update(options.folder or course_root())
         folder = options.folder or Path(DEFAULT_FOLDER)
