@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "2.21.0"
 __all__ = ["__version__", "check", "quiet_tensorflow"]
 
 _TEACHING = ("plots", "graphs", "devices", "gradient_checker")

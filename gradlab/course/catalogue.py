@@ -1,13 +1,16 @@
 """Where the course lives on disk, and the catalogue of its lessons.
 
-The course root is the folder holding ``lessons/`` and ``solutions/``. It is
-found from ``$GRADLAB_HOME``, else from the current folder or one of its
-parents, else next to the installed :mod:`gradlab` package (the usual case in
-a clone, where the package is installed in editable mode).
+The course root is either a clone (a folder holding ``lessons/`` and
+``solutions/``) or a workspace that ``gradlab init`` made (a folder holding the
+:data:`MARKER` file and ``lessons/``; its reference solutions stay inside the
+installed package). It is found from ``$GRADLAB_HOME``, else from the current
+folder or one of its parents, else next to the installed :mod:`gradlab`
+package (the usual case in a clone, where the package is installed in editable
+mode).
 
 A lesson is known from its file in ``lessons/`` or, if the learner deleted
-that, from its reference solutions in ``solutions/`` (same file name), so
-``reset`` can restore it and the list can say it is missing.
+that, from its reference solutions (same file name), so ``reset`` can restore
+it and the list can say it is missing.
 """
 
 from __future__ import annotations
@@ -24,21 +27,55 @@ from gradlab.course.source import read_source
 
 _LESSON_FILE = re.compile(r"^(?P<number>[0-9]{2})_(?P<slug>\w+)\.py$", re.ASCII)
 
+MARKER = "gradlab-workspace.json"
+"""The file that makes a folder a learner's workspace (written by ``gradlab init``)."""
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # the gradlab package
+_CONTENT = Path(__file__).resolve().parent / "content"  # the wheel's copy of the course
+
+
+def _is_clone(folder: Path) -> bool:
+    return (folder / "lessons").is_dir() and (folder / "solutions").is_dir()
+
+
+def is_workspace(folder: Path) -> bool:
+    """Whether ``folder`` is a workspace made by ``gradlab init``."""
+    return (folder / MARKER).is_file()
+
 
 def course_root() -> Path:
-    """The folder that holds ``lessons/``; raises :class:`CourseError` if there is none."""
+    """The clone or workspace to work in; raises :class:`CourseError` if there is none."""
     candidates = []
     if os.environ.get("GRADLAB_HOME"):
         candidates.append(Path(os.environ["GRADLAB_HOME"]))
     here = Path.cwd().resolve()
-    candidates += [here, *here.parents, Path(__file__).resolve().parent.parent]
+    candidates += [here, *here.parents, _PACKAGE.parent]
     for folder in candidates:
-        if (folder / "lessons").is_dir() and (folder / "solutions").is_dir():
+        if is_workspace(folder) or _is_clone(folder):
             return folder
     raise CourseError(
-        "cannot find the course's lessons/ folder: run this from your gradlab clone "
-        "or set GRADLAB_HOME to it"
+        "this folder is not in a gradlab workspace: make one with `gradlab init` and cd "
+        "into it, or cd into the one you made (a clone of the course works too)"
     )
+
+
+def shipped_course() -> Path:
+    """The course as installed: ``lessons/`` and ``solutions/`` inside the wheel, or the clone.
+
+    Raises :class:`CourseError` if this installation carries no lessons.
+    """
+    for folder in (_CONTENT, _PACKAGE.parent):
+        if _is_clone(folder):
+            return folder
+    raise CourseError(
+        f"this gradlab installation ({shown(_PACKAGE)}) carries no lessons: "
+        "reinstall it from its wheel"
+    )
+
+
+def solutions_folder(root: Path) -> Path:
+    """The reference solutions of the course at ``root`` (a workspace's are in the package)."""
+    return shipped_course() / "solutions" if is_workspace(root) else root / "solutions"
 
 
 @dataclass(frozen=True)
@@ -52,8 +89,8 @@ class Lesson:
 
     @property
     def solution_path(self) -> Path:
-        """The reference solutions, ``solutions/NN_slug.py``."""
-        return self.root / "solutions" / self.path.name
+        """The reference solutions, ``solutions/NN_slug.py`` (in the package for a workspace)."""
+        return solutions_folder(self.root) / self.path.name
 
     @property
     def run_dir(self) -> Path:
@@ -96,10 +133,12 @@ class Lesson:
 
 
 def lessons(root: Path | None = None) -> list[Lesson]:
-    """Every lesson in ``lessons/`` (or, if deleted there, in ``solutions/``), by number."""
+    """Every lesson in ``lessons/`` (or, if deleted there, in the solutions), by number."""
     root = root or course_root()
     names = {
-        path.name for folder in ("lessons", "solutions") for path in (root / folder).glob("*.py")
+        path.name
+        for folder in (root / "lessons", solutions_folder(root))
+        for path in folder.glob("*.py")
     }
     found = []
     for name in sorted(names):

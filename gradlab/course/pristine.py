@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from gradlab.course.catalogue import Lesson
+from gradlab.course.catalogue import Lesson, is_workspace, shipped_course
 from gradlab.course.messages import CourseError, shown
 
 
@@ -37,8 +37,11 @@ def backup(target: Lesson, source: Path | None = None) -> Path:
 
 
 def pristine_text(target: Lesson) -> str:
-    """The lesson as the course shipped it, from git (upstream branch, else HEAD)."""
+    """The lesson as the course shipped it: for a workspace, the installed package's copy;
+    for a clone, git's (upstream branch, else HEAD)."""
     relative = target.path.relative_to(target.root).as_posix()
+    if is_workspace(target.root):
+        return _shipped_text(relative)
     for ref in ("@{upstream}", "HEAD"):
         try:
             result = subprocess.run(
@@ -52,6 +55,17 @@ def pristine_text(target: Lesson) -> str:
         if result.returncode == 0:
             return result.stdout
     raise CourseError(f"cannot find the pristine {relative}: reset needs the course's git history")
+
+
+def _shipped_text(relative: str) -> str:
+    path = shipped_course() / relative
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CourseError(
+            f"cannot read the pristine {relative} in the installed gradlab ({error.strerror}): "
+            "reinstall gradlab, then reset again"
+        ) from None
 
 
 def reset(target: Lesson) -> Path | None:
