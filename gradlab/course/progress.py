@@ -45,7 +45,11 @@ def fingerprint(target: Lesson) -> str:
     """A hash of everything a check of ``target``'s lesson file depends on."""
     text = target.text
     learner = code_of(parse_cells(text), RUN_BEFORE_CHECKS, text.count("\n") + 1)
-    engine = sorted(_ENGINE.rglob("*.py"))
+    # The engine, without the copy of the course an installed wheel carries in content/:
+    # its pristine lessons decide no verdict, and the lesson's solutions are added below.
+    engine = sorted(
+        p for p in _ENGINE.rglob("*.py") if "content" not in p.relative_to(_ENGINE).parts
+    )
     digest = hashlib.sha256(learner.encode())
     for path in sorted(gradlab_sources([*engine, target.solution_path])):
         where = target.root if path.is_relative_to(target.root) else _PACKAGE_ROOT.parent
