@@ -48,8 +48,10 @@ def watch_lesson(target: Lesson) -> int:
     verdicts: list[Verdict] = []
     try:
         with keyboard() as keys:
+            saves = _saves(target)
+            next(saves)  # watching from now: a save during the first check is not missed
             verdicts = _round(checker, view, "first check", verdicts)
-            for changes in _saves(target):
+            for changes in saves:
                 pressed = keys.pressed()
                 if "q" in pressed:
                     break
@@ -91,8 +93,8 @@ def _round(checker: Rechecker, view: Plain, why: str, last: list[Verdict]) -> li
     except CourseError as error:
         view.problem(str(error))
         return last
+    progress.record(checker.target, verdicts)  # first: once the tally shows, list agrees
     view.finished(verdicts)
-    progress.record(checker.target, verdicts)
     return verdicts
 
 
