@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         if options.lesson is None:
             return show_catalogue()
         if options.lesson == "watch" and options.verb == "run" and options.exercise is None:
+            if options.file or options.solutions or options.keep:
+                raise CourseError("watch takes no --file, --solutions or --keep")
             return watch(None)
         return dispatch(options)
     except CourseError as error:
