@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from gradlab.course.catalogue import lesson
+from gradlab.course.exercise import exercises_of
+from gradlab.course.messages import CourseError
+from gradlab.course.recheck import exercise_keys
 from gradlab.course.source import function_source
 from tests.lesson_files import replace_function
-
-pytestmark = pytest.mark.slow  # each test starts TensorFlow in a new process
 
 FIRST_TALLY = 300.0  # importing TensorFlow on a busy 2-core machine
 A_ROUND = 60.0
@@ -105,6 +106,7 @@ def solved(target, text: str, name: str) -> str:
     return replace_function(text, name, solution)
 
 
+@pytest.mark.slow  # starts TensorFlow in a new process
 def test_a_correct_save_turns_the_cross_into_a_tick_and_ctrl_c_exits_0(watching, course):
     watch = watching(1)
     first = watch.until(r"^lesson 1: \d+ of 6 exercises passed", FIRST_TALLY)
@@ -119,6 +121,7 @@ def test_a_correct_save_turns_the_cross_into_a_tick_and_ctrl_c_exits_0(watching,
     assert watch.output().rstrip().endswith("lesson 1: 1 of 6 exercises passed")
 
 
+@pytest.mark.slow  # starts TensorFlow in a new process
 def test_a_syntax_error_is_one_line_and_the_next_good_save_is_checked(watching):
     watch = watching(1)
     watch.until(r"^lesson 1: 0 of 6", FIRST_TALLY)
@@ -137,6 +140,7 @@ def test_a_syntax_error_is_one_line_and_the_next_good_save_is_checked(watching):
     assert watch.interrupt() == 0
 
 
+@pytest.mark.slow  # starts TensorFlow in a new process
 def test_an_endless_loop_hits_the_time_limit_and_the_watch_goes_on(watching):
     watch = watching(1)
     watch.until(r"^lesson 1: 0 of 6", FIRST_TALLY)
@@ -151,3 +155,45 @@ def test_an_endless_loop_hits_the_time_limit_and_the_watch_goes_on(watching):
     watch.save(solved(watch.target, text, "slope_at"))
     assert any(line.startswith("✓ 1.1") for line in watch.until(r"^lesson 1: 1 of 6"))
     assert watch.interrupt() == 0
+
+
+# ── what a save invalidates (no process: the keys are read from the text) ────
+
+
+def keys_of(text: str) -> dict:
+    return exercise_keys(text, exercises_of(1), "lessons/01_gradient_tape.py")
+
+
+def changed(before: str, after: str) -> set[int]:
+    old, new = keys_of(before), keys_of(after)
+    return {number for number in old if old[number].code != new[number].code}
+
+
+def test_a_change_to_one_exercise_invalidates_only_that_exercise():
+    text = lesson(1).path.read_text(encoding="utf-8")
+    edited = replace_function(text, "slope_at", "def slope_at(f, x):\n    return 0.0\n")
+    assert changed(text, edited) == {1}
+    comment = text.replace("def slope_at(f, x):\n", "def slope_at(f, x):\n    # thinking\n")
+    assert changed(text, comment) == set()
+    assert keys_of(comment)[2].lines != keys_of(text)[2].lines  # moved: its message may cite one
+
+
+def test_a_change_to_the_setup_cells_invalidates_every_exercise():
+    text = lesson(1).path.read_text(encoding="utf-8")
+    marker = '# %% tags=["setup"]\n'
+    assert changed(text, text.replace(marker, marker + "SCALE = 2\n")) == set(range(1, 7))
+
+
+def test_an_exercise_using_another_exercise_s_function_is_invalidated_with_it():
+    text = lesson(1).path.read_text(encoding="utf-8")
+    uses = "def mse(y_true, y_pred):\n    return slope_at(lambda v: v, 1.0)\n"
+    base = replace_function(text, "mse", uses)
+    edited = replace_function(base, "slope_at", "def slope_at(f, x):\n    return 1.0\n")
+    assert changed(base, edited) == {1, 6}
+
+
+def test_a_syntax_error_is_one_line_naming_the_learner_s_line():
+    text = lesson(1).path.read_text(encoding="utf-8").replace("def mse(", "def mse((", 1)
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if x.startswith("def mse(("))
+    with pytest.raises(CourseError, match=rf"^lessons/01_gradient_tape.py, line {line}: syntax"):
+        keys_of(text)

@@ -5,7 +5,9 @@ checks and its reference solutions once (running no TensorFlow operation);
 each :meth:`Rechecker.round` reads the lesson file, and checks again, each in
 a fresh child, only the exercises whose :func:`exercise_keys` changed: the
 setup cells, plus the exercise's function and the exercise-cell definitions
-it uses, transitively. Everything else keeps its verdict.
+it uses, transitively, compared as syntax trees (a comment or a blank line
+changes nothing). Everything else keeps its verdict; one that did not pass is
+checked again if its code moved, since its message may cite a line.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ def exercise_keys(text: str, exercises: list[Exercise], path_name: str) -> dict[
     """Each exercise's :class:`Key` in the lesson text; :class:`CourseError` on a syntax error."""
     cells = parse_cells(text)
     total = text.count("\n") + 1
-    setup, code = code_of(cells, _SETUP, total), code_of(cells, _EXERCISE, total)
+    code = code_of(cells, _EXERCISE, total)
+    # the setup cells' own text: lines added or removed elsewhere do not change it
+    setup = "\0".join(
+        cell.source for cell in cells if cell.kind == "code" and "setup" in cell.tags
+    )
     try:
         compile(code_of(cells, _SETUP | _EXERCISE, total), path_name, "exec", dont_inherit=True)
         tree = ast.parse(code)
@@ -53,7 +59,7 @@ def exercise_keys(text: str, exercises: list[Exercise], path_name: str) -> dict[
         nodes = list(_used(exercise.function, definitions))
         digest = hashlib.sha256(setup.encode())
         for node in nodes:
-            digest.update(b"\0" + (ast.get_source_segment(code, node) or "").encode())
+            digest.update(b"\0" + ast.dump(node).encode())  # comments and layout aside
         keys[exercise.number] = Key(digest.hexdigest(), tuple(node.lineno for node in nodes))
     return keys
 
