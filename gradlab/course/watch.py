@@ -42,33 +42,29 @@ _ENGINE = Path(__file__).resolve().parent
 def watch_lesson(target: Lesson) -> int:
     """Check ``target`` now and after every save until Ctrl-C or ``q``; return 0."""
     target.require_readable()
-    checker = Rechecker(target)
-    view = Terminal(target) if sys.stdout.isatty() else Plain(target)
+    rounds = _Rounds(target)
     stamp = _engine_stamp(target)
-    verdicts: list[Verdict] = []
     try:
+        rounds.checker = Rechecker(target)
         with keyboard() as keys:
             saves = _saves(target)
             next(saves)  # watching from now: a save during the first check is not missed
-            verdicts = _round(checker, view, "first check", verdicts)
+            rounds.check("first check")
             for changes in saves:
                 pressed = keys.pressed()
                 if "q" in pressed:
                     break
-                if "h" in pressed:
-                    view.hint(verdicts)
-                if "l" in pressed:
-                    view.listing(verdicts)
+                rounds.keys(pressed)
                 if not changes:
                     continue
                 if _engine_stamp(target) != stamp:
                     raise _Restart
-                verdicts = _round(checker, view, f"{shown(target.path)} saved", verdicts)
+                rounds.check(f"{shown(target.path)} saved")
     except KeyboardInterrupt:
         pass
     except _Restart:  # outside the keyboard block: the terminal is restored
         _restart()
-    print(f"\n{tally_line(target, verdicts)}", flush=True)
+    print(f"\n{rounds.tally()}", flush=True)
     return 0
 
 
@@ -85,17 +81,39 @@ def _saves(target: Lesson):
     )
 
 
-def _round(checker: Rechecker, view: Plain, why: str, last: list[Verdict]) -> list[Verdict]:
-    """One re-check: its verdicts, or ``last`` if the file could not be checked."""
-    view.starting(why)
-    try:
-        verdicts = checker.round(view.verdict)
-    except CourseError as error:
-        view.problem(str(error))
-        return last
-    progress.record(checker.target, verdicts)  # first: once the tally shows, list agrees
-    view.finished(verdicts)
-    return verdicts
+class _Rounds:
+    """The latest verdicts, kept before they are shown: a Ctrl-C ends with the tally shown."""
+
+    def __init__(self, target: Lesson) -> None:
+        self.target = target
+        self.view = Terminal(target) if sys.stdout.isatty() else Plain(target)
+        self.checker: Rechecker | None = None
+        self.verdicts: list[Verdict] = []
+
+    def check(self, why: str) -> None:
+        """One re-check; if the file could not be checked, the last verdicts stay."""
+        self.view.starting(why)
+        try:
+            verdicts = self.checker.round(self.view.verdict)
+        except CourseError as error:
+            self.view.problem(str(error))
+            return
+        progress.record(self.target, verdicts)  # first: once the tally shows, list agrees
+        self.verdicts = verdicts
+        self.view.finished(verdicts)
+
+    def keys(self, pressed: str) -> None:
+        """``h``: the hint of the first exercise not passed; ``l``: the list."""
+        if "h" in pressed:
+            self.view.hint(self.verdicts)
+        if "l" in pressed:
+            self.view.listing(self.verdicts)
+
+    def tally(self) -> str:
+        """The last tally shown (or that there was none)."""
+        if not self.verdicts:
+            return f"lesson {self.target.number}: not checked"
+        return tally_line(self.target, self.verdicts)
 
 
 def first_unfinished() -> Lesson:
