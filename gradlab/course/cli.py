@@ -26,6 +26,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("N check K", "only exercise K"),
     ("N check --file PATH", "check a copy of the lesson kept elsewhere"),
     ("N check --solutions", "check the reference solutions"),
+    ("N watch", "check lesson N again at every save (Ctrl-C stops); keys h, l, q"),
+    ("watch", "watch the first lesson not fully passed"),
     ("N hint K", "a hint for exercise K"),
     ("N solution K", "the reference solution (asks first if K is not passed; --yes skips)"),
     ("N reset", "restore the pristine lesson; your copy goes to backups/"),
@@ -63,7 +65,7 @@ def exit_status_sentence(bold: bool = False) -> str:
     return f"Exit status: {'; '.join(parts)}."
 
 
-VERBS = ("run", "check", "hint", "solution", "reset", "notebook")
+VERBS = ("run", "check", "watch", "hint", "solution", "reset", "notebook")
 NEEDS_EXERCISE = ("hint", "solution")
 
 
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         options = _parser().parse_intermixed_args(argv)
         if options.lesson is None:
             return show_catalogue()
+        if options.lesson == "watch" and options.verb == "run" and options.exercise is None:
+            if options.file or options.solutions or options.keep:
+                raise CourseError("watch takes no --file, --solutions or --keep")
+            return watch(None)
         return dispatch(options)
     except CourseError as error:
         print(f"gradlab: {error}", file=sys.stderr)
@@ -129,6 +135,8 @@ def dispatch(options: argparse.Namespace) -> int:
         return run(target)
     if verb == "check":
         return check(target, exercise, options.file, options.solutions)
+    if verb == "watch":
+        return watch(target)
     if verb == "hint":
         return hint(exercise)
     if verb == "solution":
@@ -216,6 +224,13 @@ def check(target: Lesson, exercise: Exercise | None, file: Path | None, solution
         print(verdict, file=stream, flush=True)
     print(f"\nlesson {target.number}: {tally(verdicts)}")
     return exit_status(verdicts)
+
+
+def watch(target: Lesson | None) -> int:
+    """Check the lesson (or the first not fully passed) at every save until Ctrl-C."""
+    from gradlab.course.watch import first_unfinished, watch_lesson
+
+    return watch_lesson(target or first_unfinished())
 
 
 def hint(exercise: Exercise) -> int:

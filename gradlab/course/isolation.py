@@ -63,6 +63,12 @@ def check_solutions(target: Lesson, only: int | None = None) -> list[Verdict]:
     return _check_each(target, only, load, target.solution_path)
 
 
+def check_in_child(exercise: Exercise, path: Path, reference: dict[str, Any]) -> Verdict:
+    """Check one exercise as written in ``path`` in a forked child (the caller checked
+    :func:`can_fork`); :class:`CourseError` if the setup and exercise cells cannot run."""
+    return _check_in_child(exercise, lambda: judge.load_learner(path), reference, path)
+
+
 def _check_each(target: Lesson, only: int | None, load, path: Path) -> list[Verdict]:
     exercises = judge.select(target, only)
     reference = judge.reference_functions(target)  # here, so every child inherits it loaded
