@@ -16,6 +16,11 @@
 - :mod:`~gradlab.course.script`, :mod:`~gradlab.course.notebook`,
   :mod:`~gradlab.course.pristine`, :mod:`~gradlab.course.progress` — running a
   lesson, pairing it with a notebook, resetting it, remembering what passed.
+- :mod:`~gradlab.course.watch` — re-checking at every save (:mod:`~gradlab.course.recheck`
+  decides what a save can have changed, :mod:`~gradlab.course.watch_view` draws the
+  terminal view).
+- :mod:`~gradlab.course.workspace` — ``gradlab init``: a learner's workspace made
+  from an installed wheel, and ``--update``.
 - :mod:`~gradlab.course.zygote`, :mod:`~gradlab.course.execute` — a warm
   process that has imported TensorFlow once, forking kernels and lesson runs;
   executing lessons as notebooks on those kernels (the tests and the docs build).
