@@ -125,8 +125,9 @@ def check_exercise(
             raise  # the course explains what the checks need (e.g. lesson 7's devices)
         except Exception as error:
             return _checker_broken(exercise, error)
-        for case in cases:
-            verdict = _check_case(exercise, candidate, solution, case.make, path)
+        for index, case in enumerate(cases):
+            key = (exercise.lesson, exercise.number, exercise.cases, index)
+            verdict = _check_case(exercise, candidate, solution, case.make, path, key)
             if verdict is not None:
                 return verdict
     plural = "case agrees" if len(cases) == 1 else f"{len(cases)} cases agree"
@@ -155,9 +156,38 @@ def _own(value: Any) -> Any:
     return value
 
 
-def _check_case(exercise, candidate, solution, make, path) -> Verdict | None:
+_OBSERVED: dict[tuple, Any] = {}
+"""What the reference and each known mistake gave on each case, kept for the process.
+
+Both are fixed functions of a seeded case, and every answer judged needs them
+again (a wrong one, every mistake's): the second answer is judged at the cost of
+running the answer alone. Keyed by the function object, so a reloaded solutions
+file is observed afresh.
+"""
+
+
+def _observed(exercise: Exercise, function: Callable[..., Any], make, key: tuple) -> Any:
+    """What the reference gives on the case ``key`` (its errors are not kept: they propagate)."""
+    slot = (*key, function)
+    if slot not in _OBSERVED:
+        _OBSERVED[slot] = exercise.observe(function, own_arguments(make))
+    return _OBSERVED[slot]
+
+
+def _mistake_output(exercise: Exercise, mistake: Mistake, make, key: tuple) -> Any:
+    """What a known mistake gives on the case ``key``: a value, or the error it raised."""
+    slot = (*key, mistake.answer)
+    if slot not in _OBSERVED:
+        try:
+            _OBSERVED[slot] = exercise.observe(mistake.answer, own_arguments(make))
+        except Exception as error:
+            _OBSERVED[slot] = _Raised.of(error)
+    return _OBSERVED[slot]
+
+
+def _check_case(exercise, candidate, solution, make, path, key) -> Verdict | None:
     try:
-        expected = exercise.observe(solution, own_arguments(make))
+        expected = _observed(exercise, solution, make, key)
     except CourseError:
         raise
     except Exception as error:
@@ -172,7 +202,7 @@ def _check_case(exercise, candidate, solution, make, path) -> Verdict | None:
     except ExerciseTimeout:
         return timeout_verdict(exercise, call)
     except Exception as error:
-        return _raised(exercise, error, make, call, path)
+        return _raised(exercise, error, make, key, call, path)
     except UserInterrupt:
         raise
     except (SystemExit, KeyboardInterrupt) as stop:
@@ -181,7 +211,7 @@ def _check_case(exercise, candidate, solution, make, path) -> Verdict | None:
         mismatch = compare(got, expected, _tolerance(exercise))
         if mismatch is None:
             return None
-        return _wrong(exercise, mismatch, got, expected, make, call)
+        return _wrong(exercise, mismatch, got, expected, make, key, call)
     except Exception as error:
         return _checker_broken(exercise, error)
 
@@ -254,10 +284,10 @@ def _todo(exercise: Exercise, path: Path | None) -> Verdict:
     )
 
 
-def _raised(exercise, error, make, call, path) -> Verdict:
+def _raised(exercise, error, make, key, call, path) -> Verdict:
     if demo := only_in_demo(error, path):
         return Verdict(exercise, ERROR, demo, (("call", call), ("hint", exercise.hint_command)))
-    mistake = _recognise(exercise, make, _Raised.of(error))
+    mistake = _recognise(exercise, make, key, _Raised.of(error))
     details = [("call", call), ("raised", one_line(error) + line_in(error, path, prefix=" at"))]
     if mistake:
         details.append(("mistake", f"{mistake.name}: {mistake.advice}"))
@@ -269,8 +299,8 @@ def _raised(exercise, error, make, call, path) -> Verdict:
     return Verdict(exercise, ERROR, "raised an exception", tuple(details))
 
 
-def _wrong(exercise, mismatch: Mismatch, got, expected, make, call) -> Verdict:
-    mistake = _recognise(exercise, make, got)
+def _wrong(exercise, mismatch: Mismatch, got, expected, make, key, call) -> Verdict:
+    mistake = _recognise(exercise, make, key, got)
     details = [("call", call), ("got", _at(got, mismatch)), ("expected", _at(expected, mismatch))]
     if mismatch.kind == "value":
         details.append(("largest error", _error_text(mismatch)))
@@ -320,13 +350,12 @@ class _Raised:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _recognise(exercise: Exercise, make: Callable[[], Arguments], got: Any) -> Mistake | None:
+def _recognise(
+    exercise: Exercise, make: Callable[[], Arguments], key: tuple, got: Any
+) -> Mistake | None:
     """The known mistake whose answer matches ``got`` on this case, if any."""
     for mistake in exercise.mistakes:
-        try:
-            theirs = exercise.observe(mistake.answer, own_arguments(make))
-        except Exception as error:
-            theirs = _Raised.of(error)
+        theirs = _mistake_output(exercise, mistake, make, key)
         if isinstance(got, _Raised) or isinstance(theirs, _Raised):
             # Only a _Raised equals a _Raised; never ask a tensor (whose == is element-wise).
             if isinstance(got, _Raised) and got == theirs:
