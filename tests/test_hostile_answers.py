@@ -249,9 +249,11 @@ def test_an_answer_that_breaks_its_arguments_does_not_break_later_checks():
     assert second.status == PASS, str(second)
 
 
-def test_patched_tensorflow_gives_one_verdict_not_a_traceback():
+def test_patched_tensorflow_gives_one_verdict_not_a_traceback(monkeypatch):
     import tensorflow as tf
 
+    # The reference must run under the patch, not come from an earlier check's results.
+    monkeypatch.setattr(judge, "_OBSERVED", {})
     reference = judge.reference_functions(lesson(1))
     tape = tf.GradientTape
     try:
