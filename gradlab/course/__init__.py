@@ -15,7 +15,8 @@
   :mod:`~gradlab.course.time_limit` stops a runaway exercise.
 - :mod:`~gradlab.course.script`, :mod:`~gradlab.course.notebook`,
   :mod:`~gradlab.course.pristine`, :mod:`~gradlab.course.progress` — running a
-  lesson, pairing it with a notebook, resetting it, remembering what passed.
+  lesson, pairing it with a notebook, resetting it, remembering what passed
+  (:mod:`~gradlab.course.files` replaces their state files atomically).
 - :mod:`~gradlab.course.watch` — re-checking at every save (:mod:`~gradlab.course.recheck`
   decides what a save can have changed, :mod:`~gradlab.course.watch_view` draws the
   terminal view).

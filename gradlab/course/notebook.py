@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gradlab.course.catalogue import Lesson
+from gradlab.course.files import replace_atomically
 from gradlab.course.messages import CourseError, shown
 from gradlab.course.pristine import backup
 
@@ -141,9 +142,7 @@ def _record(target: Lesson, text: str, notebook_path: Path, inputs: str | None =
     state = {"py": _hash(text), "ipynb": _hash(inputs)}
     path = _state_path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(state), encoding="utf-8")
-    temporary.replace(path)
+    replace_atomically(path, json.dumps(state))
 
 
 def _last_sync(target: Lesson) -> dict[str, str]:

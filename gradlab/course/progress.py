@@ -19,9 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 from gradlab.course.catalogue import Lesson
 from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, parse_cells
 from gradlab.course.exercise import exercises_of
+from gradlab.course.files import leftover_temporaries, replace_atomically
 from gradlab.course.source import functions_in, is_stub
 from gradlab.course.verdict import Verdict
 
@@ -145,24 +144,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _remove_orphans(path: Path) -> None:
     """Delete temporary files killed writers left: under the lock, no other write is going on."""
-    for orphan in path.parent.glob(f".{path.name}.*.tmp"):
+    for orphan in leftover_temporaries(path):
         with contextlib.suppress(OSError):
             orphan.unlink()
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def record(target: Lesson, verdicts: list[Verdict]) -> None:
@@ -176,7 +160,7 @@ def record(target: Lesson, verdicts: list[Verdict]) -> None:
             _remove_orphans(path)
             records = _load(path)
             records[str(target.number)] = entry
-            _replace(path, json.dumps(records, indent=2) + "\n")
+            replace_atomically(path, json.dumps(records, indent=2) + "\n")
     except OSError:
         pass  # progress is a convenience; a read-only checkout still checks fine
 
