@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, demo_definition, parse_cells
@@ -47,16 +48,21 @@ def load_module_file(path: Path) -> dict[str, Any]:
     return _execute(read_source(path), path)
 
 
-def _execute(code: str, path: Path) -> dict[str, Any]:
+def compiled(code: str, path: Path) -> CodeType:
+    """``code`` compiled as the file ``path``; a syntax error is one :class:`CourseError` line."""
     try:
-        compiled = compile(code, str(path), "exec")
+        return compile(code, str(path), "exec")
     except SyntaxError as error:
         raise CourseError(
-            f"{shown(path)}, line {error.lineno}: syntax error: {error.msg}"
+            f"{shown(Path(path))}, line {error.lineno}: syntax error: {error.msg}"
         ) from None
+
+
+def _execute(code: str, path: Path) -> dict[str, Any]:
+    program = compiled(code, path)
     namespace: dict[str, Any] = {"__name__": "gradlab_exercises", "__file__": str(path)}
     try:
-        exec(compiled, namespace)
+        exec(program, namespace)
     except Exception as error:
         reason = only_in_demo(error, path) or f"raised {one_line(error)}"
         raise CourseError(

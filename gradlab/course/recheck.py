@@ -16,16 +16,17 @@ import ast
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from gradlab.course import judge
 from gradlab.course.catalogue import Lesson
-from gradlab.course.cells import code_of, defined_names, parse_cells
+from gradlab.course.cells import RUN_BEFORE_CHECKS, code_of, defined_names, parse_cells
 from gradlab.course.exercise import Exercise, exercises_of
 from gradlab.course.isolation import check_in_child
-from gradlab.course.messages import CourseError, shown
+from gradlab.course.loading import compiled
 from gradlab.course.verdict import Verdict
 
-_SETUP, _EXERCISE = frozenset({"setup"}), frozenset({"exercise"})
+_EXERCISE = frozenset({"exercise"})
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Key:
     lines: tuple[int, ...]
 
 
-def exercise_keys(text: str, exercises: list[Exercise], path_name: str) -> dict[int, Key]:
+def exercise_keys(text: str, exercises: list[Exercise], path: Path | str) -> dict[int, Key]:
     """Each exercise's :class:`Key` in the lesson text; :class:`CourseError` on a syntax error."""
     cells = parse_cells(text)
     total = text.count("\n") + 1
@@ -45,11 +46,8 @@ def exercise_keys(text: str, exercises: list[Exercise], path_name: str) -> dict[
     setup = "\0".join(
         cell.source for cell in cells if cell.kind == "code" and "setup" in cell.tags
     )
-    try:
-        compile(code_of(cells, _SETUP | _EXERCISE, total), path_name, "exec", dont_inherit=True)
-        tree = ast.parse(code)
-    except SyntaxError as error:
-        raise CourseError(f"{path_name}, line {error.lineno}: syntax error: {error.msg}") from None
+    compiled(code_of(cells, RUN_BEFORE_CHECKS, total), Path(path))  # a syntax error: one line
+    tree = ast.parse(code)
     definitions: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
         for name in defined_names(node):
@@ -100,7 +98,7 @@ class Rechecker:
         Raises :class:`CourseError` (one line) if the file is missing, unreadable,
         does not parse, or its setup and exercise cells cannot run.
         """
-        keys = exercise_keys(self.target.text, self.exercises, shown(self.target.path))
+        keys = exercise_keys(self.target.text, self.exercises, self.target.path)
         verdicts = []
         for exercise in self.exercises:
             known = self._known.get(exercise.number)

@@ -6,19 +6,15 @@ import os
 from pathlib import Path
 
 from gradlab.course.catalogue import Lesson
-from gradlab.course.messages import CourseError, line_in, one_line, shown
+from gradlab.course.loading import compiled
+from gradlab.course.messages import line_in, one_line, shown
 
 
 def run_lesson(target: Lesson) -> int:
     """Execute every cell of the lesson file; 0 if it ran to the end, 1 if a cell raised."""
     os.environ["MPLBACKEND"] = "Agg"  # never open a window, never block
     text = target.path.read_text(encoding="utf-8")
-    try:
-        code = compile(text, str(target.path), "exec")
-    except SyntaxError as error:
-        raise CourseError(
-            f"{shown(target.path)}, line {error.lineno}: syntax error: {error.msg}"
-        ) from None
+    code = compiled(text, target.path)
     _save_figures_on_show(target.run_dir)
     namespace = {"__name__": "__main__", "__file__": str(target.path)}
     try:
