@@ -208,7 +208,7 @@ def check(target: Lesson, exercise: Exercise | None, file: Path | None, solution
     """Check the lesson's exercises and print a verdict on each."""
     from gradlab.course import progress
     from gradlab.course.isolation import check_file, check_solutions
-    from gradlab.course.verdict import ERROR, exit_status, tally
+    from gradlab.course.verdict import ERROR, exit_status, tally_line
 
     number = None if exercise is None else exercise.number
     if solutions:
@@ -222,7 +222,7 @@ def check(target: Lesson, exercise: Exercise | None, file: Path | None, solution
     for verdict in verdicts:
         stream = sys.stderr if verdict.status == ERROR else sys.stdout
         print(verdict, file=stream, flush=True)
-    print(f"\nlesson {target.number}: {tally(verdicts)}")
+    print(f"\n{tally_line(target.number, verdicts)}")
     return exit_status(verdicts)
 
 

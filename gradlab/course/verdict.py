@@ -49,3 +49,8 @@ def tally(verdicts: list[Verdict]) -> str:
     passed = sum(verdict.passed for verdict in verdicts)
     noun = "exercise" if len(verdicts) == 1 else "exercises"
     return f"{passed} of {len(verdicts)} {noun} passed"
+
+
+def tally_line(lesson_number: int, verdicts: list[Verdict]) -> str:
+    """``"lesson 1: 3 of 5 exercises passed"``: how ``check`` and each ``watch`` round end."""
+    return f"lesson {lesson_number}: {tally(verdicts)}"

@@ -28,8 +28,8 @@ from gradlab.course.catalogue import Lesson, lessons
 from gradlab.course.exercise import exercises_of
 from gradlab.course.messages import CourseError, shown
 from gradlab.course.recheck import Rechecker
-from gradlab.course.verdict import Verdict
-from gradlab.course.watch_view import Plain, Terminal, keyboard, tally_line
+from gradlab.course.verdict import Verdict, tally_line
+from gradlab.course.watch_view import Plain, Terminal, keyboard
 
 QUIET_MS = 50
 """A save's events are grouped until the folder is quiet this long."""
@@ -113,7 +113,7 @@ class _Rounds:
         """The last tally shown (or that there was none)."""
         if not self.verdicts:
             return f"lesson {self.target.number}: not checked"
-        return tally_line(self.target, self.verdicts)
+        return tally_line(self.target.number, self.verdicts)
 
 
 def first_unfinished() -> Lesson:

@@ -15,16 +15,11 @@ import sys
 from collections.abc import Iterator
 
 from gradlab.course.catalogue import Lesson
-from gradlab.course.verdict import Verdict, tally
+from gradlab.course.verdict import Verdict, tally_line
 
 _CLEAR = "\x1b[2J\x1b[H"
 _BAR_WIDTH = 30
 KEYS = "h hint · l list · q quit · Ctrl-C stop"
-
-
-def tally_line(target: Lesson, verdicts: list[Verdict]) -> str:
-    """``lesson N: K of M exercises passed``, as ``check`` ends."""
-    return f"lesson {target.number}: {tally(verdicts)}"
 
 
 class Plain:
@@ -43,7 +38,7 @@ class Plain:
 
     def finished(self, verdicts: list[Verdict]) -> None:
         """The round's tally."""
-        _say(f"\n{tally_line(self.target, verdicts)}")
+        _say(f"\n{tally_line(self.target.number, verdicts)}")
 
     def problem(self, message: str) -> None:
         """The file could not be checked (syntax error, missing file...): one line."""
@@ -86,7 +81,7 @@ class Terminal(Plain):
             lines += [str(first), "", f"hint: {first.exercise.hint_command}"]
         lines += [
             "",
-            tally_line(self.target, verdicts),
+            tally_line(self.target.number, verdicts),
             f"watching {self.target.path.name}: save to check again · {KEYS}",
         ]
         _say("\n".join(lines))
